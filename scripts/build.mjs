@@ -1,0 +1,35 @@
+// Bundles each binary in src/bin into one file under dist/ (a shim starts for every pod: one file
+// to read and no module resolution at start-up). Node runs the bundle; koffi stays external
+// because it loads its native binary relative to its own package.
+import { build } from 'esbuild';
+import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const binDir = path.join(root, 'src/bin');
+const entries = existsSync(binDir) ? readdirSync(binDir).filter((f) => f.endsWith('.ts')) : [];
+mkdirSync(path.join(root, 'dist'), { recursive: true });
+for (const entry of entries) {
+  const name = entry.replace(/\.ts$/, '');
+  const outfile = path.join(root, 'dist', `${name}.mjs`);
+  await build({
+    entryPoints: [path.join(binDir, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['koffi'],
+    sourcemap: 'linked',
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  // The executable containerd finds on PATH; the .mjs behind it makes Node load it as ESM.
+  const launcher = path.join(root, 'dist', name);
+  rmSync(launcher, { force: true });
+  symlinkSync(`${name}.mjs`, launcher);
+  chmodSync(outfile, 0o755);
+  console.log(`built dist/${name}.mjs`);
+}
