@@ -33,12 +33,12 @@ if has integration; then
   echo "== integration (real runc, CRIU, namespaces; inside the node environment)"
   mapfile -t harness_tests < <(find harness -name '*.test.ts' | sort)
   if [ ${#harness_tests[@]} -gt 0 ]; then npx tsx --test "${harness_tests[@]}" || failed=1; fi
-  npx tsx harness/cli.ts exec -- node --test --test-concurrency=1 'test/integration/*.test.ts' || failed=1
+  npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 'test/integration/*.test.ts' || failed=1
 fi
 
 if has e2e; then
   echo "== e2e (real containerd through the CRI; inside the node environment)"
-  npx tsx harness/cli.ts exec -- node --test --test-concurrency=1 'test/e2e/*.test.ts' || failed=1
+  npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 'test/e2e/*.test.ts' || failed=1
 fi
 
 exit $failed

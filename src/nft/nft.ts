@@ -1,0 +1,56 @@
+/**
+ * The nft adapter: runs `nft` inside a network namespace (through nsenter, so no thread of ours
+ * changes namespace). Owns argv, exit codes and stderr; callers get typed errors.
+ */
+import { execFile } from 'node:child_process';
+import { internal, notFound } from '../base/index.ts';
+import { deleteRuleset, parseCounter, redirectOff, redirectOn, replaceRuleset, type ContainerRules } from './rules.ts';
+
+function run(netnsPath: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('nsenter', [`--net=${netnsPath}`, '--', 'nft', ...args], (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const msg = stderr.trim().split('\n').slice(-3).join(' ') || err.message;
+      if (/No such file or directory|does not exist/.test(msg)) {
+        return reject(notFound(`nft: ${msg}`, { cause: err, details: { netnsPath, args } }));
+      }
+      reject(internal(`nft failed: ${msg}`, { cause: err, details: { netnsPath, args } }));
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+export class NftTable {
+  readonly netnsPath: string;
+  readonly rules: ContainerRules;
+
+  constructor(netnsPath: string, rules: ContainerRules) {
+    this.netnsPath = netnsPath;
+    this.rules = rules;
+  }
+
+  async install(): Promise<void> {
+    await run(this.netnsPath, ['-f', '-'], replaceRuleset(this.rules));
+  }
+
+  async redirect(activatorPorts: readonly number[]): Promise<void> {
+    await run(this.netnsPath, ['-f', '-'], redirectOn(this.rules.table, this.rules.ports, activatorPorts));
+  }
+
+  async unredirect(): Promise<void> {
+    await run(this.netnsPath, ['-f', '-'], redirectOff(this.rules.table));
+  }
+
+  /** Packets counted as activity so far. */
+  async activity(): Promise<number> {
+    return parseCounter(await run(this.netnsPath, ['-j', 'list', 'counter', 'inet', this.rules.table, 'activity']));
+  }
+
+  async remove(): Promise<void> {
+    try {
+      await run(this.netnsPath, ['-f', '-'], deleteRuleset(this.rules.table));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'NotFound') throw err;
+    }
+  }
+}
