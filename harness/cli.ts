@@ -1,8 +1,10 @@
 /** The node environment's command line: rootfs | up | down | status | exec -- CMD... */
 import { ensureRootfs, rootfsPath, up, down, initPid, execVisible, criuCheck, preflight } from './env/index.ts';
 import { describeError } from '../src/base/index.ts';
+import { PAUSE_IMAGE } from './images/index.ts';
+import { ensureImages, importImages } from './env/images.ts';
 
-const PAUSE_IMAGE = 'zeropod.local/pause:1';
+const log = (line: string) => console.log(line);
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -16,8 +18,13 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     case 'up':
-      await up({ fresh: rest.includes('--fresh'), pauseImage: PAUSE_IMAGE });
-      console.log(`[env] ${await criuCheck()}`);
+      await up({
+        fresh: rest.includes('--fresh'),
+        pauseImage: PAUSE_IMAGE,
+        log,
+        afterStart: async () => importImages(await ensureImages(await ensureRootfs(log), log), log),
+      });
+      console.log(`[env] criu check: ${await criuCheck()}`);
       return 0;
     case 'down':
       await down();

@@ -28,6 +28,8 @@ mkdir -p "$root/etc/containerd" "$root/etc/cni/net.d" "$root/etc/criu"
 sed "s|@PAUSE_IMAGE@|$ZP_PAUSE_IMAGE|" "$files/config.toml" >"$root/etc/containerd/config.toml"
 cp "$files/10-zeropod.conflist" "$root/etc/cni/net.d/10-zeropod.conflist"
 cp "$files/criu-runc.conf" "$root/etc/criu/runc.conf"
+printf '127.0.0.1 localhost\n::1 localhost ip6-localhost\n' >"$root/etc/hosts"
+printf 'nameserver 127.0.0.1\n' >"$root/etc/resolv.conf"
 # Our shim, found by containerd on PATH as containerd-shim-zeropod-v2 (runtime io.containerd.zeropod.v2).
 ln -sf "$ZP_PROJECT/dist/containerd-shim-zeropod-v2" "$root/usr/local/bin/containerd-shim-zeropod-v2"
 

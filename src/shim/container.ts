@@ -1,0 +1,258 @@
+/**
+ * A task: one container (its init process and its execs) driven through runc. Every operation on it
+ * goes through one queue; exits arrive from the reaper and are reported in containerd's order
+ * (create, start, [oom], exit, delete).
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  DisposableStack2,
+  OperationQueue,
+  alreadyExists,
+  failedPrecondition,
+  notFound,
+  type Logger,
+} from '../base/index.ts';
+import type { Reaper } from '../sys/index.ts';
+import type { Runc } from '../runc/index.ts';
+import type { EventSink } from './events.ts';
+import { ProcessIO, type StdioPaths } from './io.ts';
+import { mountAll, unmountAll, type RootfsMount } from './mount.ts';
+import { TaskProcess, type ExitInfo } from './process.ts';
+import {
+  TaskCreateSchema,
+  TaskDeleteSchema,
+  TaskExecAddedSchema,
+  TaskExecStartedSchema,
+  TaskExitSchema,
+  TaskOOMSchema,
+  TaskStartSchema,
+} from '../gen/github.com/containerd/containerd/api/events/task_pb.js';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { readOomKills } from './oom.ts';
+
+export interface ContainerDeps {
+  runc: Runc;
+  reaper: Reaper;
+  events: EventSink;
+  log: Logger;
+}
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  rootfs: readonly RootfsMount[];
+  terminal: boolean;
+  stdio: StdioPaths;
+}
+
+/** Decides, per init exit, whether containerd hears of it (scale-to-zero hides checkpoint exits). */
+export type ExitPolicy = (exit: ExitInfo) => 'report' | 'suppress';
+
+export class Container {
+  readonly id: string;
+  readonly bundle: string;
+  readonly spec: OciSpec;
+  readonly init: TaskProcess;
+  readonly execs = new Map<string, TaskProcess>();
+  readonly queue = new OperationQueue();
+  readonly log: Logger;
+  exitPolicy: ExitPolicy = () => 'report';
+  readonly #deps: ContainerDeps;
+  readonly #stack = new DisposableStack2();
+  #oomBaseline = 0;
+
+  private constructor(opts: CreateOptions, spec: OciSpec, deps: ContainerDeps) {
+    this.id = opts.id;
+    this.bundle = opts.bundle;
+    this.spec = spec;
+    this.#deps = deps;
+    this.log = deps.log.child({ container: opts.id });
+    this.init = new TaskProcess('', { terminal: opts.terminal, stdio: opts.stdio }, this.log);
+  }
+
+  get runc(): Runc {
+    return this.#deps.runc;
+  }
+
+  /** Mounts the rootfs, opens stdio and runs `runc create`; undoes all of it if a step fails. */
+  static async create(opts: CreateOptions, deps: ContainerDeps, signal?: AbortSignal): Promise<Container> {
+    const spec = JSON.parse(readFileSync(path.join(opts.bundle, 'config.json'), 'utf8')) as OciSpec;
+    const c = new Container(opts, spec, deps);
+    try {
+      const rootfs = path.join(opts.bundle, 'rootfs');
+      if (opts.rootfs.length > 0) {
+        await mountAll(opts.rootfs, rootfs);
+        c.#stack.defer(() => unmountAll(rootfs));
+      }
+      const io = await ProcessIO.open(opts.stdio, c.log, signal);
+      c.init.io = io;
+      c.#stack.defer(() => io.dispose());
+      c.#oomBaseline = readOomKills(spec);
+      const pid = await deps.runc.create(opts.id, {
+        bundle: opts.bundle,
+        pidFile: path.join(opts.bundle, 'init.pid'),
+        stdio: io.childStdio,
+      });
+      io.releaseChildFds();
+      c.init.pid = pid;
+      c.#watch(c.init);
+      deps.events.publish(TaskCreateSchema, {
+        containerId: c.id,
+        bundle: c.bundle,
+        rootfs: opts.rootfs.map((m) => ({ type: m.type, source: m.source, options: [...m.options] })),
+        io: { stdin: opts.stdio.stdin, stdout: opts.stdio.stdout, stderr: opts.stdio.stderr, terminal: opts.terminal },
+        pid,
+      });
+      return c;
+    } catch (err) {
+      await c.#stack.dispose().catch((e: unknown) => c.log.warn('cleanup after a failed create failed', { error: e }));
+      throw err;
+    }
+  }
+
+  process(execId: string): TaskProcess {
+    if (!execId) return this.init;
+    const p = this.execs.get(execId);
+    if (!p) throw notFound(`process ${execId} does not exist in task ${this.id}`);
+    return p;
+  }
+
+  async start(execId: string): Promise<number> {
+    const p = this.process(execId);
+    if (!p.state.is('created')) throw failedPrecondition(`process ${execId || this.id} is ${p.state.phase}, not created`);
+    if (!execId) {
+      await this.runc.start(this.id);
+      p.state.transition('running', ['created']);
+      this.#deps.events.publish(TaskStartSchema, { containerId: this.id, pid: p.pid });
+      return p.pid;
+    }
+    if (!this.init.state.is('running')) throw failedPrecondition(`task ${this.id} is not running`);
+    const io = await ProcessIO.open(p.stdio, this.log);
+    p.io = io;
+    const specPath = path.join(this.bundle, `exec-${execId}.json`);
+    try {
+      p.pid = await this.runc.exec(this.id, {
+        processSpecPath: specPath,
+        pidFile: path.join(this.bundle, `exec-${execId}.pid`),
+        stdio: io.childStdio,
+      });
+    } catch (err) {
+      io.releaseChildFds();
+      await io.dispose();
+      throw err;
+    } finally {
+      rmSync(specPath, { force: true });
+    }
+    io.releaseChildFds();
+    p.state.transition('running', ['created']);
+    this.#watch(p);
+    this.#deps.events.publish(TaskExecStartedSchema, { containerId: this.id, execId, pid: p.pid });
+    return p.pid;
+  }
+
+  addExec(execId: string, terminal: boolean, stdio: StdioPaths, processSpec: Uint8Array): void {
+    if (this.execs.has(execId)) throw alreadyExists(`exec ${execId} already exists in task ${this.id}`);
+    if (!this.init.state.is('running')) throw failedPrecondition(`task ${this.id} is not running`);
+    writeFileSync(path.join(this.bundle, `exec-${execId}.json`), processSpec);
+    this.execs.set(execId, new TaskProcess(execId, { terminal, stdio }, this.log));
+    this.#deps.events.publish(TaskExecAddedSchema, { containerId: this.id, execId });
+  }
+
+  async kill(execId: string, signal: number, all: boolean): Promise<void> {
+    const p = this.process(execId);
+    if (p.state.is('stopped', 'deleted')) throw notFound(`process ${execId || this.id} already finished`);
+    if (!execId) {
+      await this.runc.kill(this.id, signal, { all });
+      return;
+    }
+    try {
+      process.kill(p.pid, signal);
+    } catch (err) {
+      throw notFound(`process ${execId} already finished`, { cause: err });
+    }
+  }
+
+  /** Deletes a stopped (or never started) process; for the init process, the whole container. */
+  async delete(execId: string): Promise<ExitInfo> {
+    const p = this.process(execId);
+    if (execId) {
+      if (p.state.is('running', 'paused')) throw failedPrecondition(`exec ${execId} is still running`);
+      this.execs.delete(execId);
+      const exit = p.exit ?? { pid: p.pid, status: 0, exitedAt: new Date() };
+      p.state.transition('deleted');
+      await p.io?.dispose();
+      this.#deps.events.publish(TaskDeleteSchema, {
+        containerId: this.id,
+        id: execId,
+        pid: exit.pid,
+        exitStatus: exit.status,
+        exitedAt: timestampFromDate(exit.exitedAt),
+      });
+      return exit;
+    }
+    if (p.state.is('running', 'paused')) throw failedPrecondition(`task ${this.id} is still running`);
+    await this.runc.delete(this.id, { force: true });
+    const exit = p.exit ?? { pid: p.pid, status: 0, exitedAt: new Date() };
+    if (!p.state.is('deleted')) p.state.transition('deleted');
+    await this.#stack.dispose();
+    this.#deps.events.publish(TaskDeleteSchema, {
+      containerId: this.id,
+      id: this.id,
+      pid: exit.pid,
+      exitStatus: exit.status,
+      exitedAt: timestampFromDate(exit.exitedAt),
+    });
+    return exit;
+  }
+
+  /** Exits come from the reaper; each is reported once, after its start event. */
+  #watch(p: TaskProcess): void {
+    const pid = p.pid;
+    this.#deps.reaper.watch(pid).then(
+      (status) => this.#onExit(p, { pid, status: status.exitCode, exitedAt: status.exitedAt }),
+      (err: unknown) => {
+        this.log.error('cannot watch a process: reporting it as exited', { pid, error: err });
+        void this.#onExit(p, { pid, status: 255, exitedAt: new Date() });
+      },
+    );
+  }
+
+  async #onExit(p: TaskProcess, exit: ExitInfo): Promise<void> {
+    if (!p.execId && this.exitPolicy(exit) === 'suppress') return;
+    // Let the output reach containerd before the exit does (bounded: a grandchild may hold the pipe).
+    await Promise.race([p.io?.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+    // A process that exits before its Start returned still gets its start event first.
+    if (p.state.is('created')) await waitForPhaseChange(p);
+    if (!p.execId && readOomKills(this.spec) > this.#oomBaseline) {
+      this.#deps.events.publish(TaskOOMSchema, { containerId: this.id });
+    }
+    if (!p.recordExit(exit)) return;
+    this.#deps.events.publish(TaskExitSchema, {
+      containerId: this.id,
+      id: p.execId || this.id,
+      pid: exit.pid,
+      exitStatus: exit.status,
+      exitedAt: timestampFromDate(exit.exitedAt),
+    });
+  }
+}
+
+function waitForPhaseChange(p: TaskProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const off = p.state.onChange(() => {
+      off();
+      resolve();
+    });
+    setTimeout(() => {
+      off();
+      resolve();
+    }, 5000).unref();
+  });
+}
+
+export interface OciSpec {
+  annotations?: Record<string, string>;
+  linux?: { cgroupsPath?: string; namespaces?: { type: string; path?: string }[] };
+  process?: { terminal?: boolean; args?: string[] };
+}

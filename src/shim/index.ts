@@ -1,0 +1,10 @@
+/** The runtime v2 shim: an ordinary runc shim that extensions (scale to zero) attach to. */
+export { parseFlags, type ShimFlags, type ShimAction } from './flags.ts';
+export { start } from './start.ts';
+export { serve, type Extension } from './serve.ts';
+export { deleteBundle } from './delete.ts';
+export { TaskService, type TaskServiceHooks } from './task-service.ts';
+export { Container, type ExitPolicy, type OciSpec } from './container.ts';
+export type { ExitInfo, ProcessPhase, TaskProcess } from './process.ts';
+export { runcRoot, statusSocketPath, taskSocketPath, SHIM_RUN_DIR } from './paths.ts';
+export { readMetrics, cgroupDir } from './stats.ts';

@@ -1,0 +1,82 @@
+/**
+ * The long-running shim daemon: one per pod. Serves containerd's Task API over ttrpc on the socket
+ * `start` handed it, reaps the containers' processes as a child subreaper, publishes events, and
+ * exits when containerd shuts it down with no task left.
+ */
+import { openSync, constants } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createLogger, describeError, type Logger } from '../base/index.ts';
+import { Reaper } from '../sys/index.ts';
+import { Runc } from '../runc/index.ts';
+import { TtrpcServer, bindService } from '../ttrpc/index.ts';
+import { Task as TaskV2 } from '../gen/github.com/containerd/containerd/api/runtime/task/v2/shim_pb.js';
+import { EventPublisher } from './events.ts';
+import type { ShimFlags } from './flags.ts';
+import { runcRoot } from './paths.ts';
+import { TaskService } from './task-service.ts';
+
+export interface Extension {
+  /** Attaches to the task service (the scale-to-zero decorator); returns a disposer. */
+  attach(tasks: TaskService, log: Logger): { dispose(): Promise<void> };
+}
+
+export async function serve(flags: ShimFlags, extensions: readonly Extension[] = []): Promise<void> {
+  const log = createLogger({
+    level: flags.debug ? 'debug' : 'info',
+    sink: shimLogSink(path.join(flags.bundle, 'log')),
+    fields: { runtime: 'io.containerd.zeropod.v2', namespace: flags.namespace, pid: process.pid },
+  });
+  process.on('uncaughtException', (err) => {
+    log.error('uncaught exception', { error: describeError(err), stack: err.stack });
+  });
+  const reaper = new Reaper({ log, subreaper: true });
+  const events = new EventPublisher(
+    process.env['TTRPC_ADDRESS'] ?? `${flags.address}.ttrpc`,
+    flags.namespace,
+    log,
+  );
+  const runc = new Runc({ root: runcRoot(flags.namespace), logger: log });
+  const tasks = new TaskService({ runc, reaper, events, log });
+  const attached = extensions.map((e) => e.attach(tasks, log));
+
+  const server = new TtrpcServer({ logger: log });
+  const handlers = bindService(TaskV2, tasks.impl());
+  server.register('containerd.task.v2.Task', handlers);
+  server.register('containerd.task.v3.Task', handlers);
+  const fd = Number(process.env['ZEROPOD_SHIM_LISTEN_FD'] ?? 3);
+  await server.serve({ fd });
+  log.info('shim serving', { id: flags.id });
+
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shim shutting down', { reason });
+    await server.shutdown({ timeoutMs: 2000 }).catch((err: unknown) => log.warn('ttrpc shutdown', { error: err }));
+    for (const a of attached) await a.dispose().catch((err: unknown) => log.warn('extension dispose', { error: err }));
+    await events.close().catch((err: unknown) => log.warn('events close', { error: err }));
+    reaper.dispose();
+    process.exit(0);
+  };
+  tasks.onEmpty = () => void stop('shutdown requested with no task left');
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** containerd reads the shim's log from the FIFO named `log` in the bundle; writes never block. */
+function shimLogSink(fifoPath: string): (line: string) => void {
+  let sock: net.Socket | undefined;
+  try {
+    const fd = openSync(fifoPath, constants.O_WRONLY | constants.O_NONBLOCK);
+    sock = new net.Socket({ fd, readable: false, writable: true });
+    sock.on('error', () => {
+      sock = undefined; // containerd went away; log lines are dropped until... there is no reopen
+    });
+  } catch {
+    sock = undefined; // no reader (started by hand): fall back to stderr
+  }
+  return (line) => {
+    if (sock) sock.write(line);
+    else process.stderr.write(line);
+  };
+}

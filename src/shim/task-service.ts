@@ -1,0 +1,198 @@
+/**
+ * containerd's Task API (v2 and v3: the same messages) on top of Containers. Thin: validates,
+ * finds the container, runs the operation on that container's queue, shapes the response.
+ */
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { alreadyExists, invalidArgument, notFound, type Logger } from '../base/index.ts';
+import type { ServiceImpl } from '../ttrpc/index.ts';
+import { Task } from '../gen/github.com/containerd/containerd/api/runtime/task/v2/shim_pb.js';
+import { Status } from '../gen/github.com/containerd/containerd/api/types/task/task_pb.js';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { Container, type ContainerDeps } from './container.ts';
+import type { ProcessPhase } from './process.ts';
+import { statsAny } from './stats.ts';
+import type { LinuxResources } from '../runc/index.ts';
+
+type TaskMethods = typeof Task extends GenService<infer T extends GenServiceMethods> ? T : never;
+
+const statusOf: Record<ProcessPhase, Status> = {
+  created: Status.CREATED,
+  running: Status.RUNNING,
+  paused: Status.PAUSED,
+  stopped: Status.STOPPED,
+  deleted: Status.STOPPED,
+};
+
+export interface TaskServiceHooks {
+  /** Called after a container was created (the scale-to-zero decorator attaches here). */
+  onCreated?(c: Container): Promise<void> | void;
+  /** Called before a container's init is deleted. */
+  onDeleting?(c: Container): Promise<void> | void;
+  /** Called before an exec starts (a scaled-down container wakes first). */
+  beforeExec?(c: Container): Promise<void>;
+  /** Replaces Stats/State for containers the decorator knows are scaled down. */
+  pidOverride?(c: Container): number | undefined;
+}
+
+export class TaskService {
+  readonly containers = new Map<string, Container>();
+  readonly #creating = new Set<string>();
+  readonly #deps: ContainerDeps;
+  readonly #log: Logger;
+  hooks: TaskServiceHooks = {};
+  /** Set by the daemon: called by Shutdown when no container is left. */
+  onEmpty: () => void = () => undefined;
+
+  constructor(deps: ContainerDeps) {
+    this.#deps = deps;
+    this.#log = deps.log;
+  }
+
+  #get(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`task ${id} does not exist`);
+    return c;
+  }
+
+  impl(): ServiceImpl<TaskMethods> {
+    return {
+      create: async (req, ctx) => {
+        if (this.containers.has(req.id) || this.#creating.has(req.id)) throw alreadyExists(`task ${req.id} already exists`);
+        if (!req.bundle) throw invalidArgument('CreateTaskRequest.bundle is empty: expected the bundle directory');
+        this.#creating.add(req.id);
+        try {
+          const c = await Container.create(
+            {
+              id: req.id,
+              bundle: req.bundle,
+              rootfs: req.rootfs,
+              terminal: req.terminal,
+              stdio: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr },
+            },
+            this.#deps,
+            ctx.signal,
+          );
+          this.containers.set(req.id, c);
+          await this.hooks.onCreated?.(c);
+          return { pid: c.init.pid };
+        } finally {
+          this.#creating.delete(req.id);
+        }
+      },
+      start: async (req) => {
+        const c = this.#get(req.id);
+        const pid = await c.queue.run(async () => {
+          if (req.execId) await this.hooks.beforeExec?.(c);
+          return c.start(req.execId);
+        });
+        return { pid };
+      },
+      state: async (req) => {
+        const c = this.#get(req.id);
+        const p = c.process(req.execId);
+        const exit = p.exit;
+        return {
+          id: req.execId || req.id,
+          bundle: c.bundle,
+          pid: (!req.execId && this.hooks.pidOverride?.(c)) || p.pid,
+          status: statusOf[p.state.phase],
+          stdin: p.stdio.stdin,
+          stdout: p.stdio.stdout,
+          stderr: p.stdio.stderr,
+          terminal: p.terminal,
+          exitStatus: exit?.status ?? 0,
+          ...(exit ? { exitedAt: timestampFromDate(exit.exitedAt) } : {}),
+          execId: req.execId,
+        };
+      },
+      delete: async (req) => {
+        const c = this.#get(req.id);
+        const exit = await c.queue.run(async () => {
+          if (!req.execId) await this.hooks.onDeleting?.(c);
+          return c.delete(req.execId);
+        });
+        if (!req.execId) this.containers.delete(req.id);
+        return { pid: exit.pid, exitStatus: exit.status, exitedAt: timestampFromDate(exit.exitedAt) };
+      },
+      pids: async (req) => {
+        const c = this.#get(req.id);
+        const pids = c.init.state.is('running', 'paused') ? await c.runc.ps(c.id) : [];
+        return { processes: pids.map((pid: number) => ({ pid })) };
+      },
+      pause: async (req) => {
+        const c = this.#get(req.id);
+        await c.queue.run(async () => {
+          await c.runc.pause(c.id);
+          c.init.state.transition('paused', ['running']);
+        });
+        return {};
+      },
+      resume: async (req) => {
+        const c = this.#get(req.id);
+        await c.queue.run(async () => {
+          await c.runc.resume(c.id);
+          c.init.state.transition('running', ['paused']);
+        });
+        return {};
+      },
+      kill: async (req) => {
+        const c = this.#get(req.id);
+        // Not queued: a kill must get through while a long operation (a wake) runs.
+        await c.kill(req.execId, req.signal, req.all);
+        return {};
+      },
+      exec: async (req) => {
+        const c = this.#get(req.id);
+        if (!req.spec) throw invalidArgument('ExecProcessRequest.spec is empty: expected an OCI process');
+        c.addExec(req.execId, req.terminal, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }, req.spec.value);
+        return {};
+      },
+      closeIO: async (req) => {
+        const p = this.#get(req.id).process(req.execId);
+        if (req.stdin) p.io?.closeStdin();
+        return {};
+      },
+      update: async (req) => {
+        const c = this.#get(req.id);
+        if (!req.resources) throw invalidArgument('UpdateTaskRequest.resources is empty: expected OCI LinuxResources');
+        await c.queue.run(() => c.runc.update(c.id, JSON.parse(new TextDecoder().decode(req.resources!.value)) as LinuxResources));
+        return {};
+      },
+      wait: async (req, ctx) => {
+        const p = this.#get(req.id).process(req.execId);
+        const exit = await abortable(p.exited, ctx.signal);
+        return { exitStatus: exit.status, exitedAt: timestampFromDate(exit.exitedAt) };
+      },
+      stats: async (req) => {
+        const c = this.#get(req.id);
+        return { stats: await statsAny(c) };
+      },
+      connect: async (req) => {
+        const c = this.containers.get(req.id);
+        return { shimPid: process.pid, taskPid: c ? (this.hooks.pidOverride?.(c) ?? c.init.pid) : 0, version: '' };
+      },
+      shutdown: async () => {
+        if (this.containers.size === 0 && this.#creating.size === 0) setImmediate(() => this.onEmpty());
+        return {};
+      },
+    };
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
