@@ -1,0 +1,34 @@
+/** The CRIU adapter: its logs, statistics, configuration files and self-check. */
+export {
+  criuLogPath,
+  criuLogTail,
+  criuFailureReport,
+  parseCriuLog,
+  lastLines,
+  readLogEnd,
+  type CriuAction,
+  type CriuLogEntry,
+  type CriuFailureReport,
+} from './criu-log.ts';
+export {
+  readCriuStats,
+  decodeCriuStats,
+  type CriuStats,
+  type CriuDumpStats,
+  type CriuRestoreStats,
+} from './criu-stats.ts';
+export {
+  CRIU_CONFIG_ANNOTATION,
+  RUNC_DEFAULT_CRIU_CONFIG,
+  renderCriuConfig,
+  writeCriuConfig,
+  type CriuConfigOptions,
+} from './criu-config.ts';
+export {
+  criuCheck,
+  criuVersion,
+  parseCriuVersion,
+  criuAtLeast,
+  type CriuVersion,
+  type CriuToolOptions,
+} from './criu-check.ts';
