@@ -1,0 +1,32 @@
+export { errnoName, errnoNumber, errnoOf, codeForErrno, sysError, fromNodeError } from './sys-error.ts';
+export {
+  LINUX,
+  getpid,
+  setChildSubreaper,
+  isChildSubreaper,
+  pidfdOpen,
+  waitPidfd,
+  waitPid,
+  decodeSiginfo,
+  setns,
+  close,
+  kill,
+  type ChildExit,
+} from './libc.ts';
+export { parseIp, formatIp, encodeSockaddr, checkPort, type IpAddress, type IpFamily } from './inet.ts';
+export { tcpSocket, tcpListener, type TcpListenerOptions } from './tcp.ts';
+export { withNetns } from './with-netns.ts';
+export {
+  listeningTcpPorts,
+  socketInodes,
+  ownListeningTcpPorts,
+  parseProcNetTcp,
+  parseProcStat,
+  parseSocketLink,
+  parseChildren,
+  type ListeningSocket,
+  type ProcStat,
+} from './proc.ts';
+export { Reaper, type ExitStatus, type ReaperOptions } from './reaper.ts';
+export { openFifo, type FifoMode } from './fifo.ts';
+export { pipe } from './pipe.ts';

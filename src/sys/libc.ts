@@ -1,0 +1,192 @@
+/**
+ * The few libc calls Node does not offer, through koffi. koffi and libc.so.6 are loaded once, on the
+ * first call, so importing this module (for /proc parsing, say) costs nothing.
+ *
+ * Every wrapper throws a ZeropodError (see sys-error.ts) on -1 and reads errno only then: koffi
+ * keeps the errno of the last call, which is stale after a success.
+ *
+ * Layouts assume 64-bit Linux (x86_64, aarch64): siginfo_t si_signo@0 si_errno@4 si_code@8
+ * si_pid@16 si_uid@20 si_status@24, 128 bytes.
+ */
+import { createRequire } from 'node:module';
+import type * as KoffiModule from 'koffi';
+import { internal } from '../base/index.ts';
+import { sysError } from './sys-error.ts';
+
+/** Linux constants we pass to the kernel. */
+export const LINUX = {
+  PR_SET_CHILD_SUBREAPER: 36,
+  PR_GET_CHILD_SUBREAPER: 37,
+  P_PID: 1,
+  P_PIDFD: 3,
+  WNOHANG: 1,
+  WEXITED: 4,
+  CLD_EXITED: 1,
+  CLD_KILLED: 2,
+  CLD_DUMPED: 3,
+  CLONE_NEWNET: 0x40000000,
+  AF_INET: 2,
+  AF_INET6: 10,
+  SOCK_STREAM: 1,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  O_CLOEXEC: 0o2000000,
+  SOL_SOCKET: 1,
+  SO_REUSEADDR: 2,
+  IPPROTO_IPV6: 41,
+  IPV6_V6ONLY: 26,
+} as const;
+
+export const SIGINFO_SIZE = 128;
+
+type Fn<A extends unknown[]> = (...args: A) => number;
+
+interface Libc {
+  errno: () => number;
+  getpid: Fn<[]>;
+  prctl: Fn<[number, number, number, number, number]>;
+  prctlPtr: Fn<[number, Buffer, number, number, number]>;
+  pidfd_open: Fn<[number, number]>;
+  waitid: Fn<[number, number, Buffer, number]>;
+  setns: Fn<[number, number]>;
+  socket: Fn<[number, number, number]>;
+  setsockopt: Fn<[number, number, number, Buffer, number]>;
+  bind: Fn<[number, Buffer, number]>;
+  listen: Fn<[number, number]>;
+  close: Fn<[number]>;
+  pipe2: Fn<[Int32Array, number]>;
+  kill: Fn<[number, number]>;
+}
+
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (libc !== undefined) return libc;
+  const koffi = createRequire(import.meta.url)('koffi') as typeof KoffiModule;
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    errno: () => koffi.errno(),
+    getpid: lib.func('int getpid(void)'),
+    prctl: lib.func(
+      'int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)',
+    ),
+    prctlPtr: lib.func(
+      'int prctl(int option, void *a2, unsigned long a3, unsigned long a4, unsigned long a5)',
+    ),
+    // glibc >= 2.36 exports pidfd_open (bookworm has 2.36, sid newer).
+    pidfd_open: lib.func('int pidfd_open(int pid, unsigned int flags)'),
+    waitid: lib.func('int waitid(int idtype, int id, void *infop, int options)'),
+    setns: lib.func('int setns(int fd, int nstype)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, unsigned int len)'),
+    bind: lib.func('int bind(int fd, const void *addr, unsigned int len)'),
+    listen: lib.func('int listen(int fd, int backlog)'),
+    close: lib.func('int close(int fd)'),
+    pipe2: lib.func('int pipe2(int *fds, int flags)'),
+    kill: lib.func('int kill(int pid, int sig)'),
+  };
+  return libc;
+}
+
+function check(syscall: string, ret: number, details?: Record<string, unknown>): number {
+  if (ret !== -1) return ret;
+  const errno = load().errno();
+  throw details === undefined ? sysError(syscall, errno) : sysError(syscall, errno, { details });
+}
+
+export function getpid(): number {
+  return load().getpid();
+}
+
+/** Makes this process a child subreaper: orphaned descendants are re-parented to it, not to init. */
+export function setChildSubreaper(on: boolean): void {
+  check('prctl', load().prctl(LINUX.PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0), {
+    option: 'PR_SET_CHILD_SUBREAPER',
+  });
+}
+
+export function isChildSubreaper(): boolean {
+  const out = Buffer.alloc(4);
+  check('prctl', load().prctlPtr(LINUX.PR_GET_CHILD_SUBREAPER, out, 0, 0, 0), {
+    option: 'PR_GET_CHILD_SUBREAPER',
+  });
+  return out.readInt32LE(0) !== 0;
+}
+
+/** A pidfd for `pid`. Works for a zombie; ESRCH (NotFound) when the pid is gone or already reaped. */
+export function pidfdOpen(pid: number): number {
+  return check('pidfd_open', load().pidfd_open(pid, 0), { pid });
+}
+
+/** How a child ended, decoded from siginfo_t. exitCode is 128+signal when killed, like containerd. */
+export interface ChildExit {
+  pid: number;
+  exitCode: number;
+  signal?: number;
+}
+
+/** Decodes a siginfo_t filled by waitid(WEXITED); undefined when si_pid is 0 (nothing exited). */
+export function decodeSiginfo(info: Buffer): ChildExit | undefined {
+  const pid = info.readInt32LE(16);
+  if (pid === 0) return undefined;
+  const code = info.readInt32LE(8);
+  const status = info.readInt32LE(24);
+  if (code === LINUX.CLD_EXITED) return { pid, exitCode: status };
+  if (code === LINUX.CLD_KILLED || code === LINUX.CLD_DUMPED)
+    return { pid, exitCode: 128 + status, signal: status };
+  // WEXITED only reports the three codes above; anything else is a layout mistake.
+  throw internal(`waitid: unexpected si_code ${code}`, { details: { pid, siCode: code, siStatus: status } });
+}
+
+function waitidNoHang(idtype: number, id: number, details: Record<string, unknown>): ChildExit | undefined {
+  const info = Buffer.alloc(SIGINFO_SIZE);
+  check('waitid', load().waitid(idtype, id, info, LINUX.WEXITED | LINUX.WNOHANG), details);
+  return decodeSiginfo(info);
+}
+
+/** Reaps the process behind `pidfd` if it has exited; undefined while it runs. ECHILD: not our child. */
+export function waitPidfd(pidfd: number, pid?: number): ChildExit | undefined {
+  return waitidNoHang(LINUX.P_PIDFD, pidfd, { pidfd, pid });
+}
+
+/** Reaps child `pid` if it has exited (waitid P_PID); never waits for "any child". */
+export function waitPid(pid: number): ChildExit | undefined {
+  return waitidNoHang(LINUX.P_PID, pid, { pid });
+}
+
+export function setns(fd: number, nstype: number): void {
+  check('setns', load().setns(fd, nstype), { nstype });
+}
+
+export function socket(domain: number, type: number, protocol = 0): number {
+  return check('socket', load().socket(domain, type, protocol), { domain });
+}
+
+export function setsockoptInt(fd: number, level: number, name: number, value: number): void {
+  const buf = Buffer.alloc(4);
+  buf.writeInt32LE(value, 0);
+  check('setsockopt', load().setsockopt(fd, level, name, buf, 4), { level, name });
+}
+
+export function bind(fd: number, sockaddr: Buffer): void {
+  check('bind', load().bind(fd, sockaddr, sockaddr.length));
+}
+
+export function listen(fd: number, backlog: number): void {
+  check('listen', load().listen(fd, backlog));
+}
+
+export function close(fd: number): void {
+  check('close', load().close(fd), { fd });
+}
+
+/** pipe2(O_CLOEXEC): [readFd, writeFd]. */
+export function pipe2Cloexec(): [number, number] {
+  const fds = new Int32Array(2);
+  check('pipe2', load().pipe2(fds, LINUX.O_CLOEXEC));
+  return [fds[0] ?? -1, fds[1] ?? -1];
+}
+
+export function kill(pid: number, signal: number): void {
+  check('kill', load().kill(pid, signal), { pid, signal });
+}
