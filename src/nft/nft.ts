@@ -29,12 +29,13 @@ export class NftTable {
     this.rules = rules;
   }
 
-  async install(): Promise<void> {
-    await run(this.netnsPath, ['-f', '-'], replaceRuleset(this.rules));
+  /** Installs the table; the redirect rules point at the activator's ports (parallel to the app's). */
+  async install(activatorPorts: readonly number[]): Promise<void> {
+    await run(this.netnsPath, ['-f', '-'], replaceRuleset(this.rules, activatorPorts));
   }
 
-  async redirect(activatorPorts: readonly number[]): Promise<void> {
-    await run(this.netnsPath, ['-f', '-'], redirectOn(this.rules.table, this.rules.ports, activatorPorts));
+  async redirect(): Promise<void> {
+    await run(this.netnsPath, ['-f', '-'], redirectOn(this.rules.table, this.rules.ports));
   }
 
   async unredirect(): Promise<void> {

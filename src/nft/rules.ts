@@ -7,10 +7,15 @@
  *                         the pod's own addresses and loopback unless localhost traffic counts)
  *     counter activity    packets to the container's ports from anyone else
  *     chain input         (filter, input hook)  counts activity
- *     chain wake          (nat, prerouting)     empty while running; while scaled down it
- *                         redirects new connections for the ports to the activator
+ *     set asleep          the app ports whose new connections go to the activator; empty
+ *                         while the app runs
+ *     chain wake          (nat, prerouting)     redirects new connections for ports in `asleep`
  *     chain wake_local    (nat, output)         the same for clients inside the pod, except the
  *                         activator's own dials (marked sockets)
+ *
+ * The redirect rules never change while the container lives: sleeping and waking only fill and
+ * empty the `asleep` set. Flushing the NAT rules instead (measured here) broke the replies of
+ * connections already redirected to the activator: a held client got nothing back.
  */
 export interface ContainerRules {
   table: string;
@@ -28,11 +33,17 @@ export function tableName(containerId: string): string {
 
 const set = (items: readonly string[]) => (items.length > 0 ? `elements = { ${items.join(', ')} }` : '');
 
-export function createRuleset(r: ContainerRules): string {
+export function createRuleset(r: ContainerRules, activatorPorts: readonly number[] = []): string {
   const ports = `{ ${r.ports.join(', ')} }`;
+  const redirects = (extra: string) =>
+    r.ports
+      .map((p, i) => (activatorPorts[i] ? `    ${extra}tcp dport @asleep tcp dport ${p} redirect to :${activatorPorts[i]}` : ''))
+      .filter(Boolean)
+      .join('\n');
   return `table inet ${r.table} {
-  set quiet4 { type ipv4_addr; flags interval; ${set(r.quiet4)} }
-  set quiet6 { type ipv6_addr; flags interval; ${set(r.quiet6)} }
+  set quiet4 { type ipv4_addr; flags interval; auto-merge; ${set(r.quiet4)} }
+  set quiet6 { type ipv6_addr; flags interval; auto-merge; ${set(r.quiet6)} }
+  set asleep { type inet_service; }
   counter activity { }
   chain input {
     type filter hook input priority filter; policy accept;
@@ -41,32 +52,28 @@ export function createRuleset(r: ContainerRules): string {
   }
   chain wake {
     type nat hook prerouting priority dstnat; policy accept;
+${redirects('')}
   }
   chain wake_local {
     type nat hook output priority -100; policy accept;
+${redirects(`meta mark != ${ACTIVATOR_MARK} `)}
   }
 }
 `;
 }
 
 /** Replaces an existing table atomically (delete + create in one transaction). */
-export function replaceRuleset(r: ContainerRules): string {
-  return `table inet ${r.table}\ndelete table inet ${r.table}\n${createRuleset(r)}`;
+export function replaceRuleset(r: ContainerRules, activatorPorts: readonly number[] = []): string {
+  return `table inet ${r.table}\ndelete table inet ${r.table}\n${createRuleset(r, activatorPorts)}`;
 }
 
-/** Redirect each port to the activator's port (ports[i] -> activatorPorts[i]). */
-export function redirectOn(table: string, ports: readonly number[], activatorPorts: readonly number[]): string {
-  const lines = [`flush chain inet ${table} wake`, `flush chain inet ${table} wake_local`];
-  ports.forEach((p, i) => {
-    const to = activatorPorts[i]!;
-    lines.push(`add rule inet ${table} wake tcp dport ${p} redirect to :${to}`);
-    lines.push(`add rule inet ${table} wake_local meta mark != ${ACTIVATOR_MARK} tcp dport ${p} redirect to :${to}`);
-  });
-  return lines.join('\n') + '\n';
+/** New connections to the app's ports go to the activator. */
+export function redirectOn(table: string, ports: readonly number[]): string {
+  return `add element inet ${table} asleep { ${ports.join(', ')} }\n`;
 }
 
 export function redirectOff(table: string): string {
-  return `flush chain inet ${table} wake\nflush chain inet ${table} wake_local\n`;
+  return `flush set inet ${table} asleep\n`;
 }
 
 export function deleteRuleset(table: string): string {

@@ -15,6 +15,7 @@ import {
 } from '../base/index.ts';
 import type { Reaper } from '../sys/index.ts';
 import type { Runc } from '../runc/index.ts';
+import type { CriuConfigOptions } from '../criu/index.ts';
 import type { EventSink } from './events.ts';
 import { ProcessIO, type StdioPaths } from './io.ts';
 import { mountAll, unmountAll, type RootfsMount } from './mount.ts';
@@ -192,7 +193,12 @@ export class Container {
       return exit;
     }
     if (p.state.is('running', 'paused')) throw failedPrecondition(`task ${this.id} is still running`);
-    await this.runc.delete(this.id, { force: true });
+    try {
+      await this.runc.delete(this.id, { force: true });
+    } catch (err) {
+      // Gone already (a scaled-down container has no runc container): nothing to delete.
+      if ((err as { code?: string }).code !== 'NotFound') throw err;
+    }
     const exit = p.exit ?? { pid: p.pid, status: 0, exitedAt: new Date() };
     if (!p.state.is('deleted')) p.state.transition('deleted');
     await this.#stack.dispose();
@@ -204,6 +210,45 @@ export class Container {
       exitedAt: timestampFromDate(exit.exitedAt),
     });
     return exit;
+  }
+
+  /**
+   * Restores the init process from a checkpoint image (scale to zero's wake): new pipes into the
+   * same FIFOs, `runc restore`, and the new pid watched like the first.
+   */
+  async restore(opts: { imagePath: string; workPath: string; criuOptions?: CriuConfigOptions }): Promise<number> {
+    const io = this.init.io;
+    io?.reattach();
+    try {
+      const pid = await this.runc.restore(this.id, {
+        bundle: this.bundle,
+        pidFile: path.join(this.bundle, 'init.pid'),
+        imagePath: opts.imagePath,
+        workPath: opts.workPath,
+        // The pod's network namespace is live and shared: restore nothing into it (no sysctls,
+        // no conntrack entries), or connections held for the wake lose their NAT state.
+        emptyNs: ['network'],
+        ...(opts.criuOptions ? { criuOptions: opts.criuOptions } : {}),
+        ...(io ? { stdio: io.childStdio } : {}),
+      });
+      this.init.pid = pid;
+      this.#watch(this.init);
+      return pid;
+    } finally {
+      io?.releaseChildFds();
+    }
+  }
+
+  /** Reports an exit nobody reaped (a scaled-down container was killed): once, in order. */
+  reportExit(exit: ExitInfo): void {
+    if (!this.init.recordExit(exit)) return;
+    this.#deps.events.publish(TaskExitSchema, {
+      containerId: this.id,
+      id: this.id,
+      pid: exit.pid,
+      exitStatus: exit.status,
+      exitedAt: timestampFromDate(exit.exitedAt),
+    });
   }
 
   /** Exits come from the reaper; each is reported once, after its start event. */

@@ -24,8 +24,11 @@ export class ProcessIO {
   /** fds given to runc for the container; ours are closed once runc has them. */
   readonly #childFds: StdioSlot[] = ['ignore', 'ignore', 'ignore'];
   #stdinWriter: net.Socket | undefined;
-  readonly #copies: Promise<void>[] = [];
+  #copies: Promise<void>[] = [];
+  readonly #fifos = new Map<1 | 2, net.Socket>();
   readonly #log: Logger;
+  /** While true, the container's EOF does not close containerd's FIFOs (a checkpoint is coming). */
+  holdOpen = false;
 
   private constructor(log: Logger) {
     this.#log = log;
@@ -47,10 +50,8 @@ export class ProcessIO {
       for (const [slot, p] of [[1, paths.stdout], [2, paths.stderr]] as const) {
         if (!p) continue;
         const fifo = io.#stack.use(await openFifo(p, 'w', signal), (s) => void s.destroy());
-        const [r, w] = pipe();
-        io.#childFds[slot] = w;
-        const reader = io.#stack.use(new net.Socket({ fd: r, readable: true, writable: false }), (s) => void s.destroy());
-        io.#copies.push(copy(reader, fifo, log));
+        io.#fifos.set(slot, fifo);
+        io.#attach(slot, fifo);
       }
       return io;
     } catch (err) {
@@ -58,6 +59,20 @@ export class ProcessIO {
       await io.dispose();
       throw err;
     }
+  }
+
+  #attach(slot: 1 | 2, fifo: net.Socket): void {
+    const [r, w] = pipe();
+    this.#childFds[slot] = w;
+    const reader = this.#stack.use(new net.Socket({ fd: r, readable: true, writable: false }), (s) => void s.destroy());
+    this.#copies.push(copy(reader, fifo, this.#log, () => !this.holdOpen));
+  }
+
+  /** New pipes into the same FIFOs, for a restored process (containerd's readers never saw EOF). */
+  reattach(): void {
+    this.releaseChildFds();
+    this.#copies = [];
+    for (const [slot, fifo] of this.#fifos) this.#attach(slot, fifo);
   }
 
   /** What to pass as runc's stdio (runc hands its own stdio to the container); unset = /dev/null. */
@@ -84,6 +99,12 @@ export class ProcessIO {
     return Promise.all(this.#copies).then(() => undefined);
   }
 
+  /** Ends containerd's FIFOs (the process is gone for good): its readers finish. */
+  endFifos(): void {
+    this.holdOpen = false;
+    for (const fifo of this.#fifos.values()) fifo.end();
+  }
+
   closeStdin(): void {
     this.#stdinWriter?.end();
   }
@@ -93,11 +114,14 @@ export class ProcessIO {
   }
 }
 
-function copy(from: net.Socket, to: net.Socket, log: Logger): Promise<void> {
+function copy(from: net.Socket, to: net.Socket, log: Logger, endAtEof: () => boolean): Promise<void> {
   return new Promise((resolve) => {
-    from.pipe(to);
+    from.pipe(to, { end: false });
     const done = () => resolve();
-    to.once('finish', done);
+    from.once('end', () => {
+      if (endAtEof()) to.end();
+      done();
+    });
     to.once('close', done);
     from.once('error', (err) => {
       log.debug('stdio copy failed', { error: err });

@@ -24,6 +24,12 @@ const statusOf: Record<ProcessPhase, Status> = {
 };
 
 export interface TaskServiceHooks {
+  /** Validates a bundle before anything is created; throwing refuses the task. */
+  beforeCreate?(bundle: string): void;
+  /** Called after a container's init started. */
+  afterStart?(c: Container): Promise<void> | void;
+  /** Called before a kill of the init; returns true when it handled the kill itself. */
+  beforeKill?(c: Container, signal: number): boolean;
   /** Called after a container was created (the scale-to-zero decorator attaches here). */
   onCreated?(c: Container): Promise<void> | void;
   /** Called before a container's init is deleted. */
@@ -59,6 +65,7 @@ export class TaskService {
       create: async (req, ctx) => {
         if (this.containers.has(req.id) || this.#creating.has(req.id)) throw alreadyExists(`task ${req.id} already exists`);
         if (!req.bundle) throw invalidArgument('CreateTaskRequest.bundle is empty: expected the bundle directory');
+        this.hooks.beforeCreate?.(req.bundle);
         this.#creating.add(req.id);
         try {
           const c = await Container.create(
@@ -85,6 +92,7 @@ export class TaskService {
           if (req.execId) await this.hooks.beforeExec?.(c);
           return c.start(req.execId);
         });
+        if (!req.execId) await this.hooks.afterStart?.(c);
         return { pid };
       },
       state: async (req) => {
@@ -106,6 +114,7 @@ export class TaskService {
         };
       },
       delete: async (req) => {
+        this.#log.info('delete', { container: req.id, exec: req.execId || undefined });
         const c = this.#get(req.id);
         const exit = await c.queue.run(async () => {
           if (!req.execId) await this.hooks.onDeleting?.(c);
@@ -136,8 +145,10 @@ export class TaskService {
         return {};
       },
       kill: async (req) => {
+        this.#log.info('kill', { container: req.id, exec: req.execId || undefined, signal: req.signal });
         const c = this.#get(req.id);
         // Not queued: a kill must get through while a long operation (a wake) runs.
+        if (!req.execId && this.hooks.beforeKill?.(c, req.signal)) return {};
         await c.kill(req.execId, req.signal, req.all);
         return {};
       },

@@ -1,0 +1,89 @@
+/**
+ * The scale-to-zero decorator: attaches to the ordinary shim's task service. Containers whose pod
+ * annotations ask for it get a ScaledContainer; everything else falls through untouched.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describeError, type Logger } from '../../base/index.ts';
+import type { Container, OciSpec } from '../container.ts';
+import type { Extension } from '../serve.ts';
+import type { TaskService } from '../task-service.ts';
+import { compileScaleConfig, identityOf, scales } from './config.ts';
+import { ScaledContainer } from './scaled-container.ts';
+import { StatusServer } from './status-server.ts';
+
+export interface ScaleExtensionOptions {
+  imageRoot: string;
+  workRoot: string;
+  statusSocket: string;
+}
+
+/** Every address of this node (the shim runs in the host network): traffic from them is kubelet's. */
+export function nodeAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+function netnsOf(spec: OciSpec): string | undefined {
+  return spec.linux?.namespaces?.find((n) => n.type === 'network')?.path;
+}
+
+export function scaleExtension(opts: ScaleExtensionOptions): Extension {
+  return {
+    attach(tasks: TaskService, log: Logger) {
+      const scaled = new Map<string, ScaledContainer>();
+      const status = new StatusServer(opts.statusSocket, () => [...scaled.values()], log);
+      void status.start().catch((err: unknown) => log.warn('status API unavailable', { error: describeError(err) }));
+      const find = (c: Container) => scaled.get(c.id);
+      tasks.hooks = {
+        beforeCreate(bundle) {
+          // Refuses bad annotations before anything exists (RunPodSandbox / StartContainer fail).
+          const spec = JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as OciSpec;
+          compileScaleConfig(spec.annotations ?? {});
+        },
+        async afterStart(c) {
+          const annotations = c.spec.annotations ?? {};
+          const config = compileScaleConfig(annotations);
+          const who = identityOf(annotations);
+          const netnsPath = netnsOf(c.spec);
+          if (!scales(config, who)) return;
+          if (!netnsPath) {
+            log.warn('scale to zero needs a pod network namespace; this container has none', { container: c.id });
+            return;
+          }
+          const s = new ScaledContainer(c, config, who.name, {
+            netnsPath,
+            nodeAddresses: nodeAddresses(),
+            imageRoot: opts.imageRoot,
+            workRoot: opts.workRoot,
+            log,
+          });
+          scaled.set(c.id, s);
+          status.watch(s);
+          // Port discovery waits for the app; do not hold up containerd's Start.
+          void s.begin().catch((err: unknown) => log.error('scale to zero disabled for this container', { container: c.id, error: describeError(err) }));
+        },
+        beforeKill(c, signal) {
+          return find(c)?.killWhileDown(signal) ?? false;
+        },
+        async beforeExec(c) {
+          await find(c)?.requestWake();
+        },
+        async onDeleting(c) {
+          const s = find(c);
+          if (!s) return;
+          scaled.delete(c.id);
+          await s.dispose();
+        },
+      };
+      return {
+        async dispose() {
+          for (const s of scaled.values()) await s.dispose();
+          await status.close();
+        },
+      };
+    },
+  };
+}

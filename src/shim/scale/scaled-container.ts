@@ -1,0 +1,293 @@
+/**
+ * Scale to zero for one container: watches its ports for activity, checkpoints it when idle (the
+ * process goes, the pod stays Running), holds new connections in the activator and restores it on
+ * the first one. Phases and moves:
+ *
+ *   starting -> running -> checkpointing -> scaled-down -> restoring -> running
+ *                  ^            |  (a connection came during the dump: keep the   |
+ *                  +------------+   process, discard the image)                  |
+ *                  +-------------------------------------------------------------+
+ *   any -> stopped (killed, deleted)
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
+import { NftTable, tableName } from '../../nft/index.ts';
+import { ownListeningTcpPorts } from '../../sys/index.ts';
+import type { Container } from '../container.ts';
+import type { ExitInfo } from '../process.ts';
+import { Activator } from './activator.ts';
+import type { ScaleConfig } from './config.ts';
+import { IdleTracker } from './idle.ts';
+
+export type ScalePhase = 'starting' | 'running' | 'checkpointing' | 'scaled-down' | 'restoring' | 'stopped';
+
+const transitions = {
+  starting: ['running', 'stopped'],
+  running: ['checkpointing', 'stopped'],
+  checkpointing: ['running', 'scaled-down', 'stopped'],
+  'scaled-down': ['restoring', 'stopped'],
+  restoring: ['running', 'scaled-down', 'stopped'],
+  stopped: [],
+} as const satisfies Record<ScalePhase, readonly ScalePhase[]>;
+
+export interface ScaleStats {
+  checkpoints: number;
+  restores: number;
+  failedCheckpoints: number;
+  failedRestores: number;
+  abortedCheckpoints: number;
+  lastCheckpointMs?: number;
+  lastRestoreMs?: number;
+  lastError?: string;
+}
+
+export interface ScaleDeps {
+  netnsPath: string;
+  nodeAddresses: ReadonlySet<string>;
+  imageRoot: string;
+  workRoot: string;
+  log: Logger;
+}
+
+const MAX_CHECKPOINT_FAILURES = 5;
+
+export class ScaledContainer {
+  readonly container: Container;
+  readonly config: ScaleConfig;
+  readonly name: string;
+  readonly state: StateMachine<ScalePhase>;
+  readonly stats: ScaleStats = { checkpoints: 0, restores: 0, failedCheckpoints: 0, failedRestores: 0, abortedCheckpoints: 0 };
+  ports: number[] = [];
+  readonly #deps: ScaleDeps;
+  readonly #log: Logger;
+  #nft: NftTable | undefined;
+  #activator: Activator | undefined;
+  #idle: IdleTracker;
+  #timer: NodeJS.Timeout | undefined;
+  #wake: Promise<void> | undefined;
+  #expectExit = false;
+  #consecutiveFailures = 0;
+
+  constructor(container: Container, config: ScaleConfig, name: string, deps: ScaleDeps) {
+    this.container = container;
+    this.config = config;
+    this.name = name;
+    this.#deps = deps;
+    this.#log = deps.log.child({ container: container.id, name, component: 'scale' });
+    this.state = new StateMachine<ScalePhase>('starting', transitions, this.#log);
+    this.#idle = new IdleTracker(config.scaledownMs, performance.now());
+    // Exits we cause (the checkpoint's kill) are not the container's exit to containerd.
+    container.exitPolicy = () => (this.#expectExit ? 'suppress' : 'report');
+  }
+
+  get imagePath(): string {
+    return path.join(this.#deps.imageRoot, this.container.id);
+  }
+
+  get workPath(): string {
+    return path.join(this.#deps.workRoot, this.container.id);
+  }
+
+  /** After the container started: find its ports, install the counter, start the activator. */
+  async begin(): Promise<void> {
+    this.ports = await this.#discoverPorts();
+    this.#log.info('scale to zero enabled', { ports: this.ports, scaledownMs: this.config.scaledownMs });
+    const v4 = [...this.#deps.nodeAddresses].filter((a) => !a.includes(':'));
+    const v6 = [...this.#deps.nodeAddresses].filter((a) => a.includes(':'));
+    if (!this.config.countLocalhost) {
+      v4.push('127.0.0.0/8');
+      v6.push('::1');
+    }
+    this.#activator = await Activator.start({
+      netnsPath: this.#deps.netnsPath,
+      appPorts: this.ports,
+      nodeAddresses: this.#deps.nodeAddresses,
+      probeDetection: !this.config.disableProbeDetection,
+      probeBufferSize: this.config.probeBufferSize,
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      proxyTimeoutMs: this.config.proxyTimeoutMs,
+      log: this.#log,
+      wake: () => this.requestWake(),
+    });
+    this.#nft = new NftTable(this.#deps.netnsPath, { table: tableName(this.container.id), ports: this.ports, quiet4: v4, quiet6: v6 });
+    await this.#nft.install(this.#activator.ports);
+    this.state.transition('running', ['starting']);
+    this.#schedule();
+  }
+
+  async #discoverPorts(): Promise<number[]> {
+    const mapped = this.config.portsMap.get(this.name);
+    if (mapped && mapped.length > 0) return [...mapped];
+    // Wait for the app to listen: backoff from 50 ms, for up to a minute.
+    for (let delay = 50, waited = 0; waited < 60_000; waited += delay, delay = Math.min(delay * 2, 2000)) {
+      const pid = this.container.init.pid;
+      const ports = await ownListeningTcpPorts(pid).catch(() => []);
+      const unique = [...new Set(ports.map((p) => p.port))].sort((a, b) => a - b);
+      if (unique.length > 0) return unique;
+      if (this.state.is('stopped')) break;
+      await sleep(delay);
+    }
+    throw failedPrecondition('the container listens on no TCP port: nothing to wake it on (set zeropod.ctrox.dev/ports-map)');
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    if (this.state.is('stopped')) return;
+    this.#timer = setTimeout(() => void this.#tick(), this.#idle.intervalMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      if (!this.state.is('running') || !this.#nft) return;
+      const now = performance.now();
+      const count = await this.#nft.activity();
+      const execsRunning = [...this.container.execs.values()].some((p) => p.state.is('running'));
+      if (execsRunning) this.#idle.touch(now);
+      if (this.#idle.sample(count, now) && this.#consecutiveFailures < MAX_CHECKPOINT_FAILURES) {
+        await this.container.queue.run(() => this.#scaleDown(count));
+      }
+    } catch (err) {
+      this.#log.warn('idle check failed', { error: describeError(err) });
+    } finally {
+      this.#schedule();
+    }
+  }
+
+  /** Checkpoint (on the container's queue). A failure leaves the app running. */
+  async #scaleDown(countBefore: number): Promise<void> {
+    if (!this.state.is('running') || !this.#nft || !this.#activator) return;
+    const started = performance.now();
+    this.state.transition('checkpointing');
+    const activator = this.#activator;
+    activator.accepted = 0;
+    await this.#nft.redirect();
+    try {
+      // Anything that arrived before the redirect is the app's: stay up.
+      if ((await this.#nft.activity()) !== countBefore) {
+        return this.#abort('traffic arrived while preparing the checkpoint');
+      }
+      rmSync(this.imagePath, { recursive: true, force: true });
+      mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
+      mkdirSync(this.workPath, { recursive: true, mode: 0o700 });
+      this.container.init.io && (this.container.init.io.holdOpen = true);
+      await this.container.runc.checkpoint(this.container.id, {
+        imagePath: this.imagePath,
+        workPath: this.workPath,
+        leaveRunning: true,
+        tcpSkipInFlight: true,
+        criuOptions: { networkLock: 'skip' },
+      });
+    } catch (err) {
+      this.stats.failedCheckpoints++;
+      this.#consecutiveFailures++;
+      this.stats.lastError = describeError(err);
+      this.#log.error('checkpoint failed: the container keeps running', {
+        error: this.stats.lastError,
+        attempt: this.#consecutiveFailures,
+        givingUp: this.#consecutiveFailures >= MAX_CHECKPOINT_FAILURES,
+      });
+      return this.#abort('checkpoint failed');
+    }
+    if (activator.accepted > 0) {
+      // Someone came while the image was written: the process is still alive, serve from it.
+      rmSync(this.imagePath, { recursive: true, force: true });
+      return this.#abort('a connection arrived during the checkpoint');
+    }
+    // Idle and dumped: stop the process; the pod stays Running.
+    this.#expectExit = true;
+    const exited = this.container.init.exited;
+    void exited;
+    await this.container.runc.kill(this.container.id, 9, { all: true }).catch(() => undefined);
+    await this.#waitGone();
+    await this.container.runc.delete(this.container.id, { force: true }).catch(() => undefined);
+    this.#consecutiveFailures = 0;
+    this.stats.checkpoints++;
+    this.stats.lastCheckpointMs = Math.round(performance.now() - started);
+    this.state.transition('scaled-down', ['checkpointing']);
+    this.#log.info('scaled down', { durationMs: this.stats.lastCheckpointMs });
+  }
+
+  async #waitGone(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      try {
+        process.kill(this.container.init.pid, 0);
+      } catch {
+        return; // gone
+      }
+      await sleep(5);
+    }
+  }
+
+  async #abort(reason: string): Promise<void> {
+    if (this.container.init.io) this.container.init.io.holdOpen = false;
+    await this.#nft?.unredirect();
+    this.stats.abortedCheckpoints++;
+    this.#idle.touch(performance.now());
+    this.state.transition('running', ['checkpointing']);
+    this.#log.info('checkpoint aborted: staying up', { reason });
+  }
+
+  /** Brings the app back if it sleeps; resolves once it accepts connections. Shared by all callers. */
+  requestWake(): Promise<void> {
+    this.#idle.touch(performance.now());
+    if (this.state.is('running', 'starting')) return Promise.resolve();
+    this.#wake ??= this.container.queue
+      .run(() => this.#restore())
+      .finally(() => {
+        this.#wake = undefined;
+      });
+    return this.#wake;
+  }
+
+  async #restore(): Promise<void> {
+    if (this.state.is('running')) return; // the checkpoint was aborted: already up
+    if (!this.state.is('scaled-down')) throw failedPrecondition(`cannot wake a container that is ${this.state.phase}`);
+    const started = performance.now();
+    this.state.transition('restoring');
+    try {
+      this.#expectExit = false;
+      await this.container.restore({
+        imagePath: this.imagePath,
+        workPath: this.workPath,
+        criuOptions: { networkLock: 'skip' },
+      });
+    } catch (err) {
+      this.stats.failedRestores++;
+      this.stats.lastError = describeError(err);
+      this.#log.error('restore failed', { error: this.stats.lastError });
+      this.#expectExit = true;
+      this.state.transition('scaled-down', ['restoring']);
+      throw err;
+    }
+    if (this.container.init.io) this.container.init.io.holdOpen = false;
+    await this.#nft?.unredirect();
+    this.stats.restores++;
+    this.stats.lastRestoreMs = Math.round(performance.now() - started);
+    this.#idle.touch(performance.now());
+    this.state.transition('running', ['restoring']);
+    this.#log.info('woke up', { durationMs: this.stats.lastRestoreMs });
+    rmSync(this.imagePath, { recursive: true, force: true });
+  }
+
+  /** Kill while scaled down: nothing runs, so report the exit ourselves. Returns true if handled. */
+  killWhileDown(signal: number): boolean {
+    if (!this.state.is('scaled-down')) return false;
+    const exit: ExitInfo = { pid: this.container.init.pid, status: 128 + signal, exitedAt: new Date() };
+    this.state.transition('stopped');
+    this.container.init.io?.endFifos();
+    this.container.reportExit(exit);
+    return true;
+  }
+
+  async dispose(): Promise<void> {
+    clearTimeout(this.#timer);
+    if (!this.state.is('stopped')) this.state.transition('stopped');
+    await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));
+    await this.#nft?.remove().catch((err: unknown) => this.#log.warn('nft cleanup', { error: err }));
+    rmSync(this.imagePath, { recursive: true, force: true });
+    rmSync(this.workPath, { recursive: true, force: true });
+  }
+}
