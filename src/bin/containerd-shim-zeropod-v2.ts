@@ -1,7 +1,8 @@
 /** containerd-shim-zeropod-v2: containerd's runtime v2 entrypoint (start | delete | daemon | -v). */
 import { fileURLToPath } from 'node:url';
 import { describeError } from '../base/index.ts';
-import { deleteBundle, parseFlags, serve, start } from '../shim/index.ts';
+import { deleteBundle, parseFlags, serve, start, statusSocketPath } from '../shim/index.ts';
+import { scaleExtension } from '../shim/scale/index.ts';
 
 const VERSION = '0.1.0';
 
@@ -20,7 +21,13 @@ async function main(): Promise<void> {
     case 'info':
       throw new Error('-info is not implemented');
     case 'serve':
-      return serve(flags);
+      return serve(flags, [
+        scaleExtension({
+          imageRoot: `/var/lib/zeropod-ts/images/${flags.namespace}`,
+          workRoot: '/run/zeropod/work',
+          statusSocket: statusSocketPath(flags.namespace, flags.id),
+        }),
+      ]);
   }
 }
 
