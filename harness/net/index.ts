@@ -1,0 +1,3 @@
+export { createClientHost, httpGetFrom, exchange, type ClientHost, type ClientResponse } from './client-netns.ts';
+export { redisCommand } from './resp.ts';
+export { allScaled, scaledStatus, waitForPhase, type ScaledStatus } from './status.ts';

@@ -1,0 +1,68 @@
+/** Reads the shims' status APIs (HTTP on unix sockets under /run/zeropod/status) from inside the environment. */
+import { readdirSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+export interface ScaledStatus {
+  container: string;
+  name: string;
+  phase: string;
+  ports: number[];
+  checkpoints: number;
+  restores: number;
+  failedCheckpoints: number;
+  failedRestores: number;
+  abortedCheckpoints: number;
+  lastCheckpointMs?: number;
+  lastRestoreMs?: number;
+  lastError?: string;
+}
+
+const STATUS_DIR = '/run/zeropod/status';
+
+function getJson(socketPath: string): Promise<ScaledStatus[]> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath, path: '/status', timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.once('end', () => resolve(JSON.parse(body) as ScaledStatus[]));
+    });
+    req.once('timeout', () => req.destroy(new Error('status API timed out')));
+    req.once('error', reject);
+  });
+}
+
+/** Every scaled container on this node. Sockets of shims that are gone are skipped. */
+export async function allScaled(): Promise<ScaledStatus[]> {
+  let files: string[];
+  try {
+    files = readdirSync(STATUS_DIR).filter((f) => f.endsWith('.sock'));
+  } catch {
+    return []; // no shim has started a status API yet
+  }
+  const out: ScaledStatus[] = [];
+  for (const f of files) {
+    try {
+      out.push(...(await getJson(path.join(STATUS_DIR, f))));
+    } catch {
+      // a shim that exited left its socket behind; nothing to read there
+    }
+  }
+  return out;
+}
+
+export async function scaledStatus(containerId: string): Promise<ScaledStatus | undefined> {
+  return (await allScaled()).find((s) => s.container === containerId);
+}
+
+/** Polls until the container reaches `phase` (bounded). */
+export async function waitForPhase(containerId: string, phase: string, timeoutMs = 30_000): Promise<ScaledStatus> {
+  const deadline = performance.now() + timeoutMs;
+  let last: ScaledStatus | undefined;
+  while (performance.now() < deadline) {
+    last = await scaledStatus(containerId);
+    if (last?.phase === phase) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`container ${containerId.slice(0, 12)} did not reach ${phase} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+}

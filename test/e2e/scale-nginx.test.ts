@@ -1,0 +1,47 @@
+/**
+ * nginx with scaledown-duration 1s: scales down (its processes are gone, the pod stays Running to
+ * the CRI, its stats go to zero), and the next request from a client gets the page and wakes it;
+ * twenty times in a row.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
+import { IMAGES, MARKERS } from '../../harness/images/index.ts';
+import { httpGetFrom, waitForPhase } from '../../harness/net/index.ts';
+import { pidsInContainer } from '../support/procs.ts';
+import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
+
+const f = new ScaleFixture();
+before(() => f.setUp());
+after(() => f.tearDown());
+
+test('nginx scales to zero and wakes on the next request, 20 cycles', async () => {
+  const pod = await f.runPod({
+    name: 'scale-nginx',
+    handler: 'zeropod',
+    annotations: scaleAnnotations('1s'),
+    containers: [{ name: 'nginx', image: IMAGES.nginx }],
+  });
+  const id = pod.containers.get('nginx')!;
+  const up = await httpGetFrom(f.client, pod.ip, 80);
+  assert.equal(up.status, 200);
+
+  for (let cycle = 1; cycle <= 20; cycle++) {
+    const down = await waitForPhase(id, 'scaled-down');
+    assert.equal(down.checkpoints, cycle, 'one checkpoint per cycle');
+    assert.deepEqual(pidsInContainer(id), [], `cycle ${cycle}: no process of the container is left`);
+    if (cycle === 1) {
+      const status = await f.cri.containerStatus(id);
+      assert.equal(status.state, ContainerState.CONTAINER_RUNNING, 'the CRI still sees the container running');
+      const { stats } = await f.cri.runtime.containerStats({ containerId: id });
+      assert.equal(Number(stats?.memory?.workingSetBytes?.value ?? 0n), 0, 'no memory is charged while down');
+    }
+    const res = await httpGetFrom(f.client, pod.ip, 80);
+    assert.equal(res.status, 200, `cycle ${cycle}: the waking request is answered`);
+    assert.ok(res.body.includes(MARKERS.nginx), `cycle ${cycle}: by our nginx`);
+    assert.ok(pidsInContainer(id).length > 0, `cycle ${cycle}: nginx runs again`);
+  }
+  const final = await waitForPhase(id, 'scaled-down');
+  assert.equal(final.failedCheckpoints + final.failedRestores, 0, 'no checkpoint or restore failed');
+  assert.equal(final.restores, 20);
+});
