@@ -88,10 +88,10 @@ export class TaskService {
       },
       start: async (req) => {
         const c = this.#get(req.id);
-        const pid = await c.queue.run(async () => {
-          if (req.execId) await this.hooks.beforeExec?.(c);
-          return c.start(req.execId);
-        });
+        // A sleeping container wakes before an exec starts; the wake takes the container's queue
+        // itself, so it runs before ours, not inside it.
+        if (req.execId) await this.hooks.beforeExec?.(c);
+        const pid = await c.queue.run(async () => c.start(req.execId));
         if (!req.execId) await this.hooks.afterStart?.(c);
         return { pid };
       },
