@@ -9,6 +9,7 @@ import {
   RuntimeService,
   KeyValueSchema,
   SecurityProfile_ProfileType as ProfileType,
+  ContainerState,
   type ContainerStatus,
 } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
 import { create } from '@bufbuild/protobuf';
@@ -51,6 +52,12 @@ export interface RunningPod {
   logDirectory: string;
   /** container name -> container id */
   containers: Map<string, string>;
+}
+
+export interface ExecSyncResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
 }
 
 let podCounter = 0;
@@ -166,6 +173,36 @@ export class Cri {
       await this.runtime.removePodSandbox({ podSandboxId: sb.id });
     }
     return items.length;
+  }
+
+  /** ExecSync, as kubelet's exec probes run it: exit code and the whole stdout/stderr as text. */
+  async execSync(containerId: string, cmd: string[], timeoutSec = 30): Promise<ExecSyncResult> {
+    const r = await this.runtime.execSync({ containerId, cmd, timeout: BigInt(timeoutSec) });
+    return { exitCode: r.exitCode, stdout: Buffer.from(r.stdout).toString(), stderr: Buffer.from(r.stderr).toString() };
+  }
+
+  /** Polls ContainerStatus until `done(status)` holds (bounded by `waitMs`); the last status. */
+  async waitForContainer(
+    containerId: string,
+    done: (s: ContainerStatus) => boolean,
+    waitMs = 30_000,
+  ): Promise<ContainerStatus> {
+    const deadline = performance.now() + waitMs;
+    for (;;) {
+      const s = await this.containerStatus(containerId);
+      if (done(s)) return s;
+      if (performance.now() > deadline) {
+        throw unavailable(`container ${containerId} did not reach the awaited status`, {
+          details: { state: ContainerState[s.state], exitCode: s.exitCode, reason: s.reason },
+        });
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Waits until the container is EXITED. */
+  waitForExit(containerId: string, waitMs = 30_000): Promise<ContainerStatus> {
+    return this.waitForContainer(containerId, (s) => s.state === ContainerState.CONTAINER_EXITED, waitMs);
   }
 
   async containerStatus(containerId: string): Promise<ContainerStatus> {

@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { httpProbe, tcpProbe } from '../../harness/cri/index.ts';
-import { allScaled, httpGetFrom, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
-import { mountsMentioning, pidsInContainer } from '../support/procs.ts';
+import { allScaled, httpGetFrom, mountsMentioning, pidsInContainer, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
+
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
 const f = new ScaleFixture();

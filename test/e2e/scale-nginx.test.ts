@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
-import { httpGetFrom, waitForPhase } from '../../harness/net/index.ts';
-import { pidsInContainer } from '../support/procs.ts';
+import { httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
+
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
 const f = new ScaleFixture();

@@ -5,9 +5,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IMAGES } from '../../harness/images/index.ts';
-import { httpGetFrom, redisCommand, waitForPhase } from '../../harness/net/index.ts';
+import { httpGetFrom, pidsInContainer, redisCommand, waitForPhase } from '../../harness/net/index.ts';
 import { dialInNetns } from '../../src/netns/index.ts';
-import { pidsInContainer } from '../support/procs.ts';
+
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
 const f = new ScaleFixture();
