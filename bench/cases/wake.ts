@@ -1,0 +1,149 @@
+/**
+ * Wake -> full response and checkpoint duration, ours next to raw runc + CRIU, one workload.
+ *
+ * Ours: a pod on handler `zeropod` with scaledown-duration 1s. Each cycle waits (status API) until
+ * the container is `scaled-down`, reads the checkpoint's duration (lastCheckpointMs: the whole
+ * scale-down, from the idle decision to the process being gone), then times one client request
+ * from the client namespace: connect -> full, checked response (the activator holds it through
+ * the restore). Raw: the same image under plain runc in its own netns: `runc checkpoint` timed,
+ * then `runc restore -d` started and the same request retried every 2 ms, timed from the start of
+ * the restore until a full response. One warm-up cycle each is not counted.
+ */
+import type { Ctx } from '../lib/context.ts';
+import { RawContainer, criuLogMs } from '../lib/baseline.ts';
+import { request, type Protocol, type Target } from '../lib/client.ts';
+import { dirMiB } from '../lib/fsutil.ts';
+import { SCALEDOWN, getStatus, waitPhase, type ScaledStatus } from '../lib/pods.ts';
+import { containerSpec, type Workload } from '../lib/workloads.ts';
+
+export interface WakeSeries {
+  wakeMs: number[];
+  checkpointMs: number[];
+  /** The runtime's own span: ours lastRestoreMs, raw `runc restore -d` until it returned. */
+  restoreMs: number[];
+  criuDumpMs: number[];
+  criuRestoreMs: number[];
+  imageMiB: number;
+  note: string;
+}
+
+const MAX_FAILURES = 3;
+
+function readyProtocol(p: Protocol): Protocol {
+  return p.kind === 'redis' ? { kind: 'redis', minKeys: 0 } : p;
+}
+
+const empty = (): WakeSeries => ({ wakeMs: [], checkpointMs: [], restoreMs: [], criuDumpMs: [], criuRestoreMs: [], imageMiB: 0, note: '' });
+
+export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
+  const out = empty();
+  const pod = await ctx.pods.run({
+    name: `bench-wake-${w.id}`,
+    handler: 'zeropod',
+    annotations: { [SCALEDOWN]: '1s' },
+    containers: [containerSpec(w)],
+  });
+  try {
+    const cid = pod.containers.get(w.id)!;
+    const target: Target = { netnsPath: ctx.client.path, host: pod.ip, port: w.port, protocol: w.protocol };
+    await request({ ...target, protocol: readyProtocol(w.protocol) }, { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 });
+    if (w.prepare) out.note = await w.prepare(ctx.client.path, pod.ip);
+    await request(target);
+    let prev: ScaledStatus = await waitPhase(pod, cid, 'running', 60_000);
+    let failures = 0;
+    for (let i = -1; i < ctx.runs; i++) {
+      const down = await waitPhase(pod, cid, 'scaled-down', 120_000 + w.startMs);
+      if (down.checkpoints !== prev.checkpoints + 1 || down.abortedCheckpoints !== prev.abortedCheckpoints) {
+        ctx.results.note(`${w.id}: between two wakes the shim made ${down.checkpoints - prev.checkpoints} checkpoints and aborted ${down.abortedCheckpoints - prev.abortedCheckpoints}`);
+      }
+      if (i === -1) out.imageMiB = dirMiB(`/var/lib/zeropod-ts/images/k8s.io/${cid}`);
+      const dump = criuLogMs(`/run/zeropod/work/${cid}/dump.log`);
+      let wake: number | undefined;
+      try {
+        wake = (await request(target, { timeoutMs: 60_000 })).ms;
+      } catch (err) {
+        failures++;
+        ctx.results.failures.push(`ours ${w.id} wake ${i + 1}: ${String(err)}`);
+        if (failures >= MAX_FAILURES) throw new Error(`${w.id}: ${failures} wakes failed`, { cause: err });
+      }
+      const up = (await getStatus(pod.id)).find((s) => s.container === cid);
+      if (!up) throw new Error(`${w.id}: the shim no longer reports container ${cid}`);
+      if (i >= 0 && wake !== undefined) {
+        out.wakeMs.push(wake);
+        out.checkpointMs.push(down.lastCheckpointMs ?? NaN);
+        if (up.lastRestoreMs !== undefined && up.restores === down.restores + 1) out.restoreMs.push(up.lastRestoreMs);
+        if (dump !== undefined) out.criuDumpMs.push(dump);
+        const restore = criuLogMs(`/run/zeropod/work/${cid}/restore.log`);
+        if (restore !== undefined) out.criuRestoreMs.push(restore);
+      }
+      prev = up;
+      ctx.log(`  ours ${w.id} #${i + 1}: checkpoint ${down.lastCheckpointMs} ms, wake ${wake?.toFixed(1) ?? 'FAILED'} ms (shim restore ${up.lastRestoreMs} ms)`);
+    }
+  } finally {
+    await ctx.pods.remove(pod);
+  }
+  return out;
+}
+
+export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
+  const out = empty();
+  const c = await RawContainer.create({
+    id: `zpb-${w.id}`,
+    imageId: w.imageId,
+    slot: ctx.nextSlot(),
+    ...(w.env ? { env: w.env } : {}),
+    seccomp: w.noIoUring ?? false,
+  });
+  try {
+    await c.run();
+    const target: Target = { netnsPath: ctx.client.path, host: c.ip, port: w.port, protocol: w.protocol };
+    await request({ ...target, protocol: readyProtocol(w.protocol) }, { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 });
+    if (w.prepare) out.note = await w.prepare(ctx.client.path, c.ip);
+    await request(target);
+    for (let i = -1; i < ctx.runs; i++) {
+      // Let it sit idle as long as ours does before its checkpoint (1 s).
+      await new Promise((r) => setTimeout(r, 1000));
+      const checkpoint = await c.checkpoint();
+      if (i === -1) out.imageMiB = dirMiB(c.images);
+      const dump = c.criuMs('dump');
+      const started = performance.now();
+      const failed = new AbortController();
+      const restoring = c.restore();
+      restoring.catch(() => failed.abort());
+      const r = await request(target, { started, retryUntilMs: started + 120_000, retryEveryMs: 2, signal: failed.signal });
+      const restore = await restoring;
+      if (i >= 0) {
+        out.wakeMs.push(r.ms);
+        out.checkpointMs.push(checkpoint);
+        out.restoreMs.push(restore);
+        if (dump !== undefined) out.criuDumpMs.push(dump);
+        const criu = c.criuMs('restore');
+        if (criu !== undefined) out.criuRestoreMs.push(criu);
+      }
+      ctx.log(`  raw  ${w.id} #${i + 1}: checkpoint ${checkpoint.toFixed(0)} ms, restore -> response ${r.ms.toFixed(1)} ms (runc restore ${restore.toFixed(0)} ms)`);
+    }
+  } finally {
+    await c.remove();
+  }
+  return out;
+}
+
+export async function wakeCase(ctx: Ctx, w: Workload): Promise<void> {
+  ctx.log(`wake + checkpoint: ${w.label}`);
+  const o = await ours(ctx, w);
+  const r = await raw(ctx, w);
+  const res = ctx.results;
+  const note = [o.note && `ours ${o.note}`, r.note && `raw ${r.note}`, `image ${o.imageMiB.toFixed(1)} / ${r.imageMiB.toFixed(1)} MiB`]
+    .filter(Boolean)
+    .join('; ');
+  res.figure({ workload: w.label, metric: 'wake → full response', unit: 'ms', better: 'lower', ours: o.wakeMs, baselineName: 'runc restore → response', baseline: r.wakeMs, note });
+  res.figure({ workload: w.label, metric: 'checkpoint', unit: 'ms', better: 'lower', ours: o.checkpointMs, baselineName: 'runc checkpoint', baseline: r.checkpointMs });
+  res.detail(w.label, 'ours: shim restore span (lastRestoreMs)', 'ms', o.restoreMs);
+  res.detail(w.label, 'ours: CRIU restore (restore.log)', 'ms', o.criuRestoreMs);
+  res.detail(w.label, 'ours: CRIU dump (dump.log)', 'ms', o.criuDumpMs);
+  res.detail(w.label, 'raw: runc restore -d returned', 'ms', r.restoreMs);
+  res.detail(w.label, 'raw: CRIU restore (restore.log)', 'ms', r.criuRestoreMs);
+  res.detail(w.label, 'raw: CRIU dump (dump.log)', 'ms', r.criuDumpMs);
+  res.detail(w.label, 'ours: checkpoint image', 'MiB', [o.imageMiB]);
+  res.detail(w.label, 'raw: checkpoint image', 'MiB', [r.imageMiB]);
+}

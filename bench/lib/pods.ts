@@ -1,0 +1,152 @@
+/**
+ * Pods through the CRI, named bench-*, always removed (even on failure), plus the shim's status
+ * API: HTTP on a unix socket per pod, GET /status -> every scaled container's phase and stats.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Cri, type PodSpec, type RunningPod } from '../../harness/cri/index.ts';
+
+export const SCALEDOWN = 'zeropod.ctrox.dev/scaledown-duration';
+const CGROUP_PARENT = 'zeropod-ts';
+
+export interface ScaledStatus {
+  container: string;
+  name: string;
+  phase: string;
+  ports: number[];
+  checkpoints: number;
+  restores: number;
+  failedCheckpoints: number;
+  failedRestores: number;
+  abortedCheckpoints: number;
+  lastCheckpointMs?: number;
+  lastRestoreMs?: number;
+  lastError?: string;
+}
+
+export class BenchPods {
+  readonly cri: Cri;
+  readonly #mine = new Map<string, RunningPod>();
+
+  private constructor(cri: Cri) {
+    this.cri = cri;
+  }
+
+  static async connect(): Promise<BenchPods> {
+    return new BenchPods(await Cri.connect({ cgroupParent: CGROUP_PARENT }));
+  }
+
+  async run(spec: PodSpec): Promise<RunningPod> {
+    if (!spec.name.startsWith('bench-')) throw new Error(`benchmark pods are named bench-*: ${spec.name}`);
+    const pod = await this.cri.runPod(spec);
+    this.#mine.set(pod.id, pod);
+    return pod;
+  }
+
+  async remove(pod: RunningPod): Promise<void> {
+    this.#mine.delete(pod.id);
+    try {
+      await this.cri.removePod(pod, 2);
+    } finally {
+      removeCgroups(pod.uid);
+    }
+  }
+
+  /** Removes every pod this process made that is still there. */
+  async removeAll(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const pod of [...this.#mine.values()]) await this.remove(pod).catch((err: unknown) => errors.push(err));
+    if (errors.length > 0) throw new AggregateError(errors, 'some benchmark pods could not be removed');
+  }
+
+  /** Removes bench-* pods an earlier run left behind (a crash, a kill): ours by name only. */
+  async removeStale(): Promise<string[]> {
+    const { items } = await this.cri.runtime.listPodSandbox({});
+    const stale = items.filter((sb) => sb.metadata?.name.startsWith('bench-'));
+    for (const sb of stale) {
+      await this.cri.runtime.stopPodSandbox({ podSandboxId: sb.id });
+      await this.cri.runtime.removePodSandbox({ podSandboxId: sb.id });
+      if (sb.metadata?.uid) removeCgroups(sb.metadata.uid);
+    }
+    return stale.map((sb) => sb.metadata?.name ?? sb.id);
+  }
+
+  close(): void {
+    this.cri.close();
+  }
+}
+
+function removeCgroups(uid: string): void {
+  const base = '/sys/fs/cgroup';
+  if (!existsSync(base)) return;
+  for (const ctrl of readdirSync(base)) {
+    const dir = path.join(base, ctrl, CGROUP_PARENT, `pod${uid}`);
+    if (!existsSync(dir)) continue;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) rmdirQuiet(path.join(dir, e.name));
+    }
+    rmdirQuiet(dir);
+  }
+}
+
+function rmdirQuiet(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // still busy or already gone: containerd may remove it itself; not ours to force
+  }
+}
+
+/** Where the zeropod shim of a pod serves its status API (src/shim/paths.ts, namespace k8s.io). */
+export function statusSocket(sandboxId: string): string {
+  const h = createHash('sha256').update(`k8s.io\0${sandboxId}`).digest('hex').slice(0, 32);
+  return `/run/zeropod/status/${h}.sock`;
+}
+
+export function getStatus(sandboxId: string, timeoutMs = 2000): Promise<ScaledStatus[]> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath: statusSocket(sandboxId), path: '/status', timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.once('end', () => {
+        try {
+          resolve(JSON.parse(body) as ScaledStatus[]);
+        } catch (err) {
+          reject(new Error(`status API answered ${res.statusCode}: ${body.slice(0, 200)}`, { cause: err }));
+        }
+      });
+    });
+    req.once('timeout', () => req.destroy(new Error('status API timed out')));
+    req.once('error', reject);
+  });
+}
+
+/** Polls the status API until the container is in `phase`; returns its status then. */
+export async function waitPhase(
+  pod: RunningPod,
+  containerId: string,
+  phase: string,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<ScaledStatus> {
+  const deadline = performance.now() + timeoutMs;
+  let last: ScaledStatus | undefined;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      last = (await getStatus(pod.id)).find((s) => s.container === containerId);
+      if (last?.phase === phase) return last;
+    } catch (err) {
+      lastErr = err; // the shim may not serve yet
+    }
+    if (performance.now() > deadline) {
+      throw new Error(
+        `container ${containerId.slice(0, 12)} not ${phase} after ${timeoutMs} ms (phase ${last?.phase ?? 'unknown'}${last?.lastError ? `, last error: ${last.lastError}` : ''})`,
+        { cause: lastErr },
+      );
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Writes a run's outputs: the table on stdout, bench/results/<name>.json, the SVG chart and, for a
+ * full run, docs/performance.md. A --quick or --only run writes quick.json / partial.json and
+ * leaves docs/performance.md (the last full run) alone.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Results } from '../lib/results.ts';
+import { sh } from '../lib/sh.ts';
+import { summarize } from '../lib/stats.ts';
+import { wakeChart, type ChartPoint } from './chart.ts';
+import { DETAIL_HEADER, FIGURE_HEADER, detailRows, figureRows, markdownTable, textTable } from './format.ts';
+import { performanceDoc } from './doc.ts';
+
+const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
+
+export interface RunInfo {
+  quick: boolean;
+  runs: number;
+  only?: string[];
+  startedAt: Date;
+  finishedAt: Date;
+  log(line: string): void;
+}
+
+export interface Machine {
+  kernel: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  versions: Record<string, string>;
+  loadavg: number[];
+}
+
+async function version(cmd: string, args: string[], pattern: RegExp): Promise<string> {
+  const r = await sh(cmd, args, { check: false }).catch(() => undefined);
+  return pattern.exec(`${r?.stdout ?? ''}${r?.stderr ?? ''}`)?.[1] ?? 'unknown';
+}
+
+export async function machine(): Promise<Machine> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  return {
+    kernel: os.release(),
+    cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    versions: {
+      runc: await version('runc', ['--version'], /runc version (\S+)/),
+      criu: await version('criu', ['--version'], /Version: (\S+)/),
+      containerd: await version('containerd', ['--version'], /containerd \S+ v?(\S+)/),
+      node: process.versions.node,
+    },
+    loadavg: os.loadavg().map((v) => Math.round(v * 100) / 100),
+  };
+}
+
+export function chartPoints(results: Results): ChartPoint[] {
+  const points: ChartPoint[] = [];
+  const image = (workload: string, who: 'ours' | 'raw') =>
+    results.details.find((d) => d.workload === workload && d.metric === `${who}: checkpoint image`)?.values[0] ?? 0;
+  for (const f of results.figures.filter((f) => f.metric === 'wake → full response')) {
+    const o = summarize(f.ours);
+    const b = summarize(f.baseline);
+    if (o.n > 0) points.push({ label: f.workload, series: 'ours', x: image(f.workload, 'ours'), ...o });
+    if (b.n > 0) points.push({ label: f.workload, series: 'raw', x: image(f.workload, 'raw'), ...b });
+  }
+  return points;
+}
+
+export async function writeReports(results: Results, run: RunInfo): Promise<void> {
+  const figures = results.figuresJson();
+  const m = await machine();
+  const kind = run.only ? 'partial' : run.quick ? 'quick' : 'latest';
+  const out = path.join(ROOT, 'bench/results');
+  mkdirSync(out, { recursive: true });
+
+  const header = `zeropod-ts benchmark (${kind}): ${run.runs} runs per figure${run.quick ? ' (--quick: fewer runs and cases than the full suite)' : ''}`;
+  run.log(`\n${header}\n`);
+  run.log(textTable(FIGURE_HEADER, figureRows(figures)));
+  if (results.details.length > 0) run.log(`\nwhere the time goes\n${textTable(DETAIL_HEADER, detailRows(results.details))}`);
+  for (const n of results.notes) run.log(`note: ${n}`);
+  for (const f of results.failures) run.log(`FAILED: ${f}`);
+
+  const json = {
+    kind,
+    runs: run.runs,
+    quick: run.quick,
+    ...(run.only ? { only: run.only } : {}),
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt.toISOString(),
+    machine: m,
+    figures,
+    details: results.details.map((d) => ({ workload: d.workload, metric: d.metric, unit: d.unit, ...summarize(d.values), values: d.values })),
+    raw: results.figures.map((f) => ({ workload: f.workload, metric: f.metric, ours: f.ours, baseline: f.baseline })),
+    notes: results.notes,
+    failures: results.failures,
+  };
+  const jsonPath = path.join(out, `${kind}.json`);
+  writeFileSync(jsonPath, JSON.stringify(json, null, 1) + '\n');
+  const points = chartPoints(results);
+  const svg = points.length > 0 ? wakeChart(points, 'Wake latency against memory size') : undefined;
+  const svgPath = path.join(out, `${kind === 'latest' ? 'wake-vs-memory' : `wake-vs-memory-${kind}`}.svg`);
+  if (svg) writeFileSync(svgPath, svg);
+  run.log(`\nwrote ${path.relative(ROOT, jsonPath)}${svg ? ` and ${path.relative(ROOT, svgPath)}` : ''}`);
+  if (kind === 'latest') {
+    const doc = performanceDoc({
+      figures: markdownTable(FIGURE_HEADER, figureRows(figures)),
+      details: markdownTable(DETAIL_HEADER, detailRows(results.details)),
+      notes: results.notes,
+      failures: results.failures,
+      machine: m,
+      runs: run.runs,
+      startedAt: run.startedAt,
+      durationMin: (run.finishedAt.getTime() - run.startedAt.getTime()) / 60_000,
+      chart: svg ? 'bench/results/wake-vs-memory.svg' : undefined,
+    });
+    mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+    writeFileSync(path.join(ROOT, 'docs/performance.md'), doc);
+    run.log('wrote docs/performance.md');
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The benchmark suite, run inside the node environment (bench/run.ts gets it there):
+ *   node --import tsx bench/suite.ts [--quick] [--runs N] [--only case,case]
+ * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density.
+ * Prints one table, writes bench/results/latest.json and docs/performance.md. Never fails on a
+ * timing: a non-zero exit means a case could not run.
+ */
+import { describeError } from '../src/base/index.ts';
+import { removeStaleRaw } from './lib/baseline.ts';
+import type { Ctx } from './lib/context.ts';
+import { createNetns, removeStale } from './lib/netns.ts';
+import { BenchPods } from './lib/pods.ts';
+import { Results } from './lib/results.ts';
+import { WORKLOADS } from './lib/workloads.ts';
+import { wakeCase } from './cases/wake.ts';
+import { writeReports } from './report/write.ts';
+
+interface Args {
+  quick: boolean;
+  runs: number;
+  only: Set<string> | undefined;
+}
+
+const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density'];
+
+function parseArgs(argv: string[]): Args {
+  const quick = argv.includes('--quick');
+  const runsAt = argv.indexOf('--runs');
+  const onlyAt = argv.indexOf('--only');
+  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 3 : 10;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a positive integer');
+  const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : undefined;
+  for (const c of only ?? []) if (!ALL_CASES.includes(c)) throw new Error(`unknown case ${c} (cases: ${ALL_CASES.join(', ')})`);
+  return { quick, runs, only };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (line: string) => console.log(line);
+  const results = new Results();
+  const startedAt = new Date();
+  const stale = [...(await removeStale()), ...(await removeStaleRaw())];
+  const pods = await BenchPods.connect();
+  stale.push(...(await pods.removeStale()).map((n) => `pod ${n}`));
+  if (stale.length > 0) log(`removed leftovers of an earlier run: ${stale.join(', ')}`);
+  let slot = 1;
+  const client = await createNetns('zpb-client', 0);
+  const ctx: Ctx = { pods, client, runs: args.runs, quick: args.quick, results, log, nextSlot: () => slot++ };
+  const wants = (c: string) => (args.only ? args.only.has(c) : args.quick ? ['wake', 'concurrent'].includes(c) : true);
+  let failed = 0;
+  const step = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      failed++;
+      results.failures.push(`${name}: ${describeError(err)}`);
+      log(`!! ${name} could not finish: ${describeError(err)}`);
+    }
+  };
+  try {
+    if (wants('wake')) {
+      const ids = args.quick ? ['nginx', 'redis'] : ['nginx', 'busybox', 'redis', 'node100', 'node1g'];
+      for (const id of ids) await step(`wake ${id}`, () => wakeCase(ctx, WORKLOADS[id]!));
+    }
+  } finally {
+    await pods.removeAll().catch((err: unknown) => log(`!! pod cleanup: ${describeError(err)}`));
+    pods.close();
+    await client.remove();
+    await removeStaleRaw();
+  }
+  await writeReports(results, { quick: args.quick, runs: args.runs, startedAt, finishedAt: new Date(), log });
+  return failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench: ${describeError(err)}`);
+    process.exit(2);
+  },
+);
