@@ -239,6 +239,32 @@ export class Container {
     }
   }
 
+  /**
+   * Starts the init process afresh from the bundle (memory state is gone): the fallback when a
+   * restore fails, and the wake of a container scaled down without checkpointing.
+   */
+  async recreate(): Promise<number> {
+    await this.runc.delete(this.id, { force: true }).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== 'NotFound') throw err;
+    });
+    const io = this.init.io;
+    io?.reattach();
+    try {
+      const pid = await this.runc.create(this.id, {
+        bundle: this.bundle,
+        pidFile: path.join(this.bundle, 'init.pid'),
+        ...(io ? { stdio: io.childStdio } : {}),
+      });
+      io?.releaseChildFds();
+      await this.runc.start(this.id);
+      this.init.pid = pid;
+      this.#watch(this.init);
+      return pid;
+    } finally {
+      io?.releaseChildFds();
+    }
+  }
+
   /** Reports an exit nobody reaped (a scaled-down container was killed): once, in order. */
   reportExit(exit: ExitInfo): void {
     if (!this.init.recordExit(exit)) return;
