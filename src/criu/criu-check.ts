@@ -83,3 +83,17 @@ export function criuAtLeast(v: CriuVersion, major: number, minor: number, patch 
   if (v.minor !== minor) return v.minor > minor;
   return v.patch >= patch;
 }
+
+let dirtyTracking: Promise<boolean> | undefined;
+
+/**
+ * Whether the kernel tracks dirty memory (soft-dirty), which CRIU's pre-dump needs. Asked once per
+ * process: `criu check --feature mem_dirty_track`.
+ */
+export function criuSupportsDirtyTracking(options: CriuToolOptions = {}): Promise<boolean> {
+  dirtyTracking ??= run(options.binary ?? 'criu', ['check', '--feature', 'mem_dirty_track'], options.signal).then(
+    (out) => out.code === 0,
+    () => false,
+  );
+  return dirtyTracking;
+}

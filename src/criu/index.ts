@@ -26,6 +26,7 @@ export {
 } from './criu-config.ts';
 export {
   criuCheck,
+  criuSupportsDirtyTracking,
   criuVersion,
   parseCriuVersion,
   criuAtLeast,

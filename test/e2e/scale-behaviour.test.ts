@@ -122,3 +122,17 @@ test('a client that talks every half second keeps the pod up', async () => {
   assert.equal(s?.phase, 'running');
   assert.equal(s?.checkpoints, 0, 'no checkpoint while the client talks');
 });
+
+test('disable-checkpointing: scale down by stopping the process, wake with a fresh start', async () => {
+  const pod = await nginxPod('scale-nockpt', '1s', { 'zeropod.ctrox.dev/disable-checkpointing': 'true' });
+  const id = pod.containers.get('nginx')!;
+  const down = await waitForPhase(id, 'scaled-down');
+  assert.deepEqual(pidsInContainer(id), []);
+  assert.ok(!existsSync(`/var/lib/zeropod-ts/images/k8s.io/${id}`), 'no checkpoint image was written');
+  const res = await httpGetFrom(f.client, pod.ip, 80);
+  assert.equal(res.status, 200);
+  assert.ok(res.body.includes(MARKERS.nginx));
+  const after = await scaledStatus(id);
+  assert.equal(after?.restores, down.restores + 1);
+  assert.equal(after?.failedRestores, 0);
+});

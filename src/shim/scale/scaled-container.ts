@@ -14,6 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
 import { NftTable, tableName } from '../../nft/index.ts';
+import { criuSupportsDirtyTracking } from '../../criu/index.ts';
 import { ownListeningTcpPorts } from '../../sys/index.ts';
 import type { Container } from '../container.ts';
 import type { ExitInfo } from '../process.ts';
@@ -38,6 +39,8 @@ export interface ScaleStats {
   failedCheckpoints: number;
   failedRestores: number;
   abortedCheckpoints: number;
+  /** Wakes that had to start the app afresh: its memory state was lost (reported, never hidden). */
+  freshStarts: number;
   lastCheckpointMs?: number;
   lastRestoreMs?: number;
   lastError?: string;
@@ -58,7 +61,7 @@ export class ScaledContainer {
   readonly config: ScaleConfig;
   readonly name: string;
   readonly state: StateMachine<ScalePhase>;
-  readonly stats: ScaleStats = { checkpoints: 0, restores: 0, failedCheckpoints: 0, failedRestores: 0, abortedCheckpoints: 0 };
+  readonly stats: ScaleStats = { checkpoints: 0, restores: 0, failedCheckpoints: 0, failedRestores: 0, abortedCheckpoints: 0, freshStarts: 0 };
   ports: number[] = [];
   readonly #deps: ScaleDeps;
   readonly #log: Logger;
@@ -146,7 +149,10 @@ export class ScaledContainer {
       const count = await this.#nft.activity();
       const execsRunning = [...this.container.execs.values()].some((p) => p.state.is('running'));
       if (execsRunning) this.#idle.touch(now);
-      if (this.#idle.sample(count, now) && this.#consecutiveFailures < MAX_CHECKPOINT_FAILURES) {
+      // After a failed checkpoint, wait the idle period again, doubled per failure.
+      const backoff = this.config.scaledownMs * (2 ** this.#consecutiveFailures - 1);
+      const idleEnough = this.#idle.sample(count, now) && this.#idle.idleForMs(now) >= this.config.scaledownMs + backoff;
+      if (idleEnough && this.#consecutiveFailures < MAX_CHECKPOINT_FAILURES) {
         await this.container.queue.run(() => this.#scaleDown(count));
       }
     } catch (err) {
@@ -170,9 +176,16 @@ export class ScaledContainer {
         return this.#abort('traffic arrived while preparing the checkpoint');
       }
       rmSync(this.imagePath, { recursive: true, force: true });
+      if (this.container.init.io) this.container.init.io.holdOpen = true;
+      if (this.config.disableCheckpointing) {
+        // Scale down by stopping the process; the wake is a fresh start.
+        return await this.#stopProcess(started, 'stopped without a checkpoint (disable-checkpointing)');
+      }
+      if (this.config.preDump && !(await criuSupportsDirtyTracking())) {
+        this.#warnOnce('pre-dump requested, but this kernel has no soft-dirty memory tracking: doing a plain dump');
+      }
       mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
       mkdirSync(this.workPath, { recursive: true, mode: 0o700 });
-      this.container.init.io && (this.container.init.io.holdOpen = true);
       await this.container.runc.checkpoint(this.container.id, {
         imagePath: this.imagePath,
         workPath: this.workPath,
@@ -197,17 +210,31 @@ export class ScaledContainer {
       return this.#abort('a connection arrived during the checkpoint');
     }
     // Idle and dumped: stop the process; the pod stays Running.
+    await this.#stopProcess(started, 'scaled down');
+  }
+
+  /** Ends the app's process (its exit is ours, not containerd's) and enters scaled-down. */
+  async #stopProcess(started: number, message: string): Promise<void> {
     this.#expectExit = true;
-    const exited = this.container.init.exited;
-    void exited;
-    await this.container.runc.kill(this.container.id, 9, { all: true }).catch(() => undefined);
+    await this.container.runc.kill(this.container.id, 9, { all: true }).catch((err: unknown) => {
+      this.#log.debug('kill after the dump', { error: describeError(err) });
+    });
     await this.#waitGone();
-    await this.container.runc.delete(this.container.id, { force: true }).catch(() => undefined);
+    await this.container.runc.delete(this.container.id, { force: true }).catch((err: unknown) => {
+      this.#log.debug('runc delete after the dump', { error: describeError(err) });
+    });
     this.#consecutiveFailures = 0;
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = Math.round(performance.now() - started);
     this.state.transition('scaled-down', ['checkpointing']);
-    this.#log.info('scaled down', { durationMs: this.stats.lastCheckpointMs });
+    this.#log.info(message, { durationMs: this.stats.lastCheckpointMs });
+  }
+
+  readonly #warned = new Set<string>();
+  #warnOnce(message: string): void {
+    if (this.#warned.has(message)) return;
+    this.#warned.add(message);
+    this.#log.warn(message);
   }
 
   async #waitGone(): Promise<void> {
@@ -247,19 +274,18 @@ export class ScaledContainer {
     if (!this.state.is('scaled-down')) throw failedPrecondition(`cannot wake a container that is ${this.state.phase}`);
     const started = performance.now();
     this.state.transition('restoring');
+    this.#expectExit = false;
     try {
-      this.#expectExit = false;
-      await this.container.restore({
-        imagePath: this.imagePath,
-        workPath: this.workPath,
-        criuOptions: { networkLock: 'skip' },
-      });
+      await this.#bringBack();
     } catch (err) {
-      this.stats.failedRestores++;
+      // Not even a fresh start worked: the container is dead. Say so to containerd (kubelet
+      // restarts it) rather than leave a pod that looks alive and answers nothing.
       this.stats.lastError = describeError(err);
-      this.#log.error('restore failed', { error: this.stats.lastError });
-      this.#expectExit = true;
-      this.state.transition('scaled-down', ['restoring']);
+      this.#log.error('wake failed: reporting the container as exited', { error: this.stats.lastError });
+      this.state.transition('stopped');
+      this.container.init.io?.endFifos();
+      this.container.reportExit({ pid: this.container.init.pid, status: 255, exitedAt: new Date() });
+      await this.#nft?.unredirect().catch(() => undefined);
       throw err;
     }
     if (this.container.init.io) this.container.init.io.holdOpen = false;
@@ -270,6 +296,32 @@ export class ScaledContainer {
     this.state.transition('running', ['restoring']);
     this.#log.info('woke up', { durationMs: this.stats.lastRestoreMs });
     rmSync(this.imagePath, { recursive: true, force: true });
+  }
+
+  /** Restore (retried once); if that fails, a fresh start, with the loss of memory reported. */
+  async #bringBack(): Promise<void> {
+    if (this.config.disableCheckpointing) {
+      await this.container.recreate();
+      return;
+    }
+    let lastErr: unknown;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        await this.container.restore({ imagePath: this.imagePath, workPath: this.workPath, criuOptions: { networkLock: 'skip' } });
+        return;
+      } catch (err) {
+        lastErr = err;
+        this.stats.failedRestores++;
+        this.stats.lastError = describeError(err);
+        this.#log.error('restore failed', { attempt, error: this.stats.lastError });
+        await this.container.runc.delete(this.container.id, { force: true }).catch(() => undefined);
+      }
+    }
+    this.stats.freshStarts++;
+    this.#log.error('restore failed twice: starting the container afresh; its memory state is lost', {
+      error: describeError(lastErr),
+    });
+    await this.container.recreate();
   }
 
   /** Kill while scaled down: nothing runs, so report the exit ourselves. Returns true if handled. */
