@@ -1,7 +1,9 @@
 /**
  * The benchmark suite, run inside the node environment (bench/run.ts gets it there):
  *   node --import tsx bench/suite.ts [--quick] [--runs N] [--only case,case]
+ *   [--density N]  (pods in the density case, default 100)
  * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density.
+ * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
  * Prints one table, writes bench/results/latest.json and docs/performance.md. Never fails on a
  * timing: a non-zero exit means a case could not run.
  */
@@ -12,11 +14,17 @@ import { createNetns, removeStale } from './lib/netns.ts';
 import { BenchPods } from './lib/pods.ts';
 import { Results } from './lib/results.ts';
 import { WORKLOADS } from './lib/workloads.ts';
+import { concurrentCase } from './cases/concurrent.ts';
+import { densityCase } from './cases/density.ts';
+import { memoryCase } from './cases/memory.ts';
+import { startCase } from './cases/start.ts';
+import { steadyCase } from './cases/steady.ts';
 import { wakeCase } from './cases/wake.ts';
 import { writeReports } from './report/write.ts';
 
 interface Args {
   quick: boolean;
+  density: number;
   runs: number;
   only: Set<string> | undefined;
 }
@@ -31,7 +39,10 @@ function parseArgs(argv: string[]): Args {
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a positive integer');
   const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : undefined;
   for (const c of only ?? []) if (!ALL_CASES.includes(c)) throw new Error(`unknown case ${c} (cases: ${ALL_CASES.join(', ')})`);
-  return { quick, runs, only };
+  const densityAt = argv.indexOf('--density');
+  const density = densityAt >= 0 ? Number(argv[densityAt + 1]) : 100;
+  if (!Number.isInteger(density) || density < 1) throw new Error('--density takes a positive integer');
+  return { quick, runs, only, density };
 }
 
 async function main(): Promise<number> {
@@ -46,7 +57,7 @@ async function main(): Promise<number> {
   let slot = 1;
   const client = await createNetns('zpb-client', 0);
   const ctx: Ctx = { pods, client, runs: args.runs, quick: args.quick, results, log, nextSlot: () => slot++ };
-  const wants = (c: string) => (args.only ? args.only.has(c) : args.quick ? ['wake', 'concurrent'].includes(c) : true);
+  const wants = (c: string) => (args.only ? args.only.has(c) : args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true);
   let failed = 0;
   const step = async (name: string, fn: () => Promise<void>) => {
     try {
@@ -62,13 +73,25 @@ async function main(): Promise<number> {
       const ids = args.quick ? ['nginx', 'redis'] : ['nginx', 'busybox', 'redis', 'node100', 'node1g'];
       for (const id of ids) await step(`wake ${id}`, () => wakeCase(ctx, WORKLOADS[id]!));
     }
+    if (wants('concurrent')) await step('concurrent', () => concurrentCase(ctx));
+    if (wants('start')) await step('start', () => startCase(ctx));
+    if (wants('memory')) await step('memory', () => memoryCase(ctx));
+    if (wants('steady')) await step('steady', () => steadyCase(ctx));
+    if (wants('density')) await step('density', () => densityCase(ctx, args.density));
   } finally {
     await pods.removeAll().catch((err: unknown) => log(`!! pod cleanup: ${describeError(err)}`));
     pods.close();
     await client.remove();
     await removeStaleRaw();
   }
-  await writeReports(results, { quick: args.quick, runs: args.runs, startedAt, finishedAt: new Date(), log });
+  await writeReports(results, {
+    quick: args.quick,
+    runs: args.runs,
+    ...(args.only ? { only: [...args.only] } : {}),
+    startedAt,
+    finishedAt: new Date(),
+    log,
+  });
   return failed > 0 ? 1 : 0;
 }
 

@@ -35,7 +35,7 @@ export class BenchPods {
   }
 
   static async connect(): Promise<BenchPods> {
-    return new BenchPods(await Cri.connect({ cgroupParent: CGROUP_PARENT }));
+    return new BenchPods(await Cri.connect({ cgroupParent: CGROUP_PARENT, waitMs: 60_000 }));
   }
 
   async run(spec: PodSpec): Promise<RunningPod> {
