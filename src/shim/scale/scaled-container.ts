@@ -9,7 +9,7 @@
  *                  +-------------------------------------------------------------+
  *   any -> stopped (killed, deleted)
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
@@ -17,6 +17,7 @@ import { NftTable, tableName } from '../../nft/index.ts';
 import { criuSupportsDirtyTracking } from '../../criu/index.ts';
 import { ownListeningTcpPorts } from '../../sys/index.ts';
 import type { Container } from '../container.ts';
+import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
 import type { ScaleConfig } from './config.ts';
@@ -71,6 +72,9 @@ export class ScaledContainer {
   #timer: NodeJS.Timeout | undefined;
   #wake: Promise<void> | undefined;
   #expectExit = false;
+  #frozen = false;
+  #freezerDir: string | undefined;
+  #marks: { prepared?: number; frozen?: number; dumped?: number } = {};
   #consecutiveFailures = 0;
 
   constructor(container: Container, config: ScaleConfig, name: string, deps: ScaleDeps) {
@@ -186,6 +190,13 @@ export class ScaledContainer {
       }
       mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
       mkdirSync(this.workPath, { recursive: true, mode: 0o700 });
+      // Frozen first: CRIU then skips its own freeze loop (which sleeps 100 ms in about half of
+      // the dumps here); after the dump the container is either thawed (abort) or deleted.
+      this.#marks.prepared = performance.now();
+      this.#freezerDir = cgroupDirsOf(this.container.init.pid).get('freezer');
+      await this.container.runc.pause(this.container.id);
+      this.#frozen = true;
+      this.#marks.frozen = performance.now();
       await this.container.runc.checkpoint(this.container.id, {
         imagePath: this.imagePath,
         workPath: this.workPath,
@@ -210,24 +221,47 @@ export class ScaledContainer {
       return this.#abort('a connection arrived during the checkpoint');
     }
     // Idle and dumped: stop the process; the pod stays Running.
+    this.#marks.dumped = performance.now();
     await this.#stopProcess(started, 'scaled down');
   }
 
   /** Ends the app's process (its exit is ours, not containerd's) and enters scaled-down. */
   async #stopProcess(started: number, message: string): Promise<void> {
     this.#expectExit = true;
-    await this.container.runc.kill(this.container.id, 9, { all: true }).catch((err: unknown) => {
-      this.#log.debug('kill after the dump', { error: describeError(err) });
-    });
+    // SIGKILL to the container's init ends its whole PID namespace; a frozen (cgroup v1) task dies
+    // only once thawed, so thaw through the freezer file directly (no runc process on this path).
+    try {
+      process.kill(this.container.init.pid, 'SIGKILL');
+    } catch (err) {
+      this.#log.debug('the process was already gone', { error: describeError(err) });
+    }
+    if (this.#frozen) await this.#thaw();
+    const t0 = performance.now();
     await this.#waitGone();
-    await this.container.runc.delete(this.container.id, { force: true }).catch((err: unknown) => {
-      this.#log.debug('runc delete after the dump', { error: describeError(err) });
+    this.#log.debug('process gone after the dump', { waitMs: Math.round(performance.now() - t0) });
+    // Not --force: runc's forced delete sleeps 100 ms after its SIGKILL even when nothing is left.
+    await this.container.runc.delete(this.container.id).catch(async (err: unknown) => {
+      this.#log.debug('plain runc delete refused; forcing it', { error: describeError(err) });
+      await this.container.runc.delete(this.container.id, { force: true }).catch((e: unknown) => {
+        this.#log.warn('runc delete after the dump', { error: describeError(e) });
+      });
     });
     this.#consecutiveFailures = 0;
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = Math.round(performance.now() - started);
     this.state.transition('scaled-down', ['checkpointing']);
-    this.#log.info(message, { durationMs: this.stats.lastCheckpointMs });
+    const m = this.#marks;
+    const phases =
+      m.prepared && m.frozen && m.dumped
+        ? {
+            prepareMs: Math.round(m.prepared - started),
+            freezeMs: Math.round(m.frozen - m.prepared),
+            dumpMs: Math.round(m.dumped - m.frozen),
+            stopMs: Math.round(performance.now() - m.dumped),
+          }
+        : {};
+    this.#marks = {};
+    this.#log.info(message, { durationMs: this.stats.lastCheckpointMs, ...phases });
   }
 
   readonly #warned = new Set<string>();
@@ -237,18 +271,44 @@ export class ScaledContainer {
     this.#log.warn(message);
   }
 
+  /** Until the init process is dead (a zombie or reaped): bounded at 5 s. */
   async #waitGone(): Promise<void> {
-    for (let i = 0; i < 200; i++) {
+    const stat = `/proc/${this.container.init.pid}/stat`;
+    for (let i = 0; i < 2500; i++) {
+      let state: string | undefined;
       try {
-        process.kill(this.container.init.pid, 0);
+        state = /\) (\S) /.exec(readFileSync(stat, 'utf8'))?.[1];
       } catch {
-        return; // gone
+        return; // reaped
       }
-      await sleep(5);
+      if (state === 'Z' || state === 'X') return;
+      await sleep(2);
     }
   }
 
+  /** Thaws the container's freezer cgroup (the file when we can, else `runc resume`). */
+  async #thaw(): Promise<void> {
+    const dir = this.#freezerDir;
+    try {
+      if (!dir) throw new Error('no freezer cgroup path in the spec');
+      writeFileSync(path.join(dir, 'freezer.state'), 'THAWED');
+    } catch (err) {
+      this.#log.debug('thawing through runc', { error: describeError(err) });
+      await this.container.runc.resume(this.container.id).catch((e: unknown) => {
+        this.#log.error('cannot thaw the container', { error: describeError(e) });
+      });
+    }
+    this.#frozen = false;
+  }
+
   async #abort(reason: string): Promise<void> {
+    if (this.#frozen) {
+      // runc must learn the container runs again (its state says paused): resume through runc.
+      await this.container.runc.resume(this.container.id).catch((err: unknown) => {
+        this.#log.error('cannot thaw the container after an aborted checkpoint', { error: describeError(err) });
+      });
+      this.#frozen = false;
+    }
     if (this.container.init.io) this.container.init.io.holdOpen = false;
     await this.#nft?.unredirect();
     this.stats.abortedCheckpoints++;
