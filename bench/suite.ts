@@ -2,6 +2,7 @@
  * The benchmark suite, run inside the node environment (bench/run.ts gets it there):
  *   node --import tsx bench/suite.ts [--quick] [--runs N] [--only case,case]
  *   [--density N]  (pods in the density case, default 100)
+ *   [--workloads a,b]  (wake case: nginx, busybox, redis, node100, node1g)
  * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density.
  * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
  * Prints one table, writes bench/results/latest.json and docs/performance.md. Never fails on a
@@ -24,6 +25,7 @@ import { writeReports } from './report/write.ts';
 
 interface Args {
   quick: boolean;
+  workloads: string[] | undefined;
   density: number;
   runs: number;
   only: Set<string> | undefined;
@@ -42,7 +44,10 @@ function parseArgs(argv: string[]): Args {
   const densityAt = argv.indexOf('--density');
   const density = densityAt >= 0 ? Number(argv[densityAt + 1]) : 100;
   if (!Number.isInteger(density) || density < 1) throw new Error('--density takes a positive integer');
-  return { quick, runs, only, density };
+  const wAt = argv.indexOf('--workloads');
+  const workloads = wAt >= 0 ? (argv[wAt + 1] ?? '').split(',').filter(Boolean) : undefined;
+  for (const w of workloads ?? []) if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
+  return { quick, runs, only, density, workloads };
 }
 
 async function main(): Promise<number> {
@@ -70,7 +75,7 @@ async function main(): Promise<number> {
   };
   try {
     if (wants('wake')) {
-      const ids = args.quick ? ['nginx', 'redis'] : ['nginx', 'busybox', 'redis', 'node100', 'node1g'];
+      const ids = args.workloads ?? (args.quick ? ['nginx', 'redis'] : ['nginx', 'busybox', 'redis', 'node100', 'node1g']);
       for (const id of ids) await step(`wake ${id}`, () => wakeCase(ctx, WORKLOADS[id]!));
     }
     if (wants('concurrent')) await step('concurrent', () => concurrentCase(ctx));

@@ -6,7 +6,7 @@
 import type { Ctx } from '../lib/context.ts';
 import { RawContainer } from '../lib/baseline.ts';
 import { request, type Target } from '../lib/client.ts';
-import { SCALEDOWN, waitPhase } from '../lib/pods.ts';
+import { SCALEDOWN, getStatus, waitPhase } from '../lib/pods.ts';
 import { percentile } from '../lib/stats.ts';
 import { containerSpec, WORKLOADS } from '../lib/workloads.ts';
 
@@ -27,6 +27,7 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
   const w = WORKLOADS['nginx']!;
   ctx.log(`concurrent wake: ${CLIENTS} clients, nginx`);
   const ours: Round[] = [];
+  const shimRestore: number[] = [];
   const pod = await ctx.pods.run({ name: 'bench-concurrent', handler: 'zeropod', annotations: { [SCALEDOWN]: '1s' }, containers: [containerSpec(w)] });
   let firstError: string | undefined;
   try {
@@ -40,8 +41,12 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
       const round = summarizeRound(settled);
       const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected && firstError === undefined) firstError = String(rejected.reason);
-      if (i >= 0) ours.push(round);
-      ctx.log(`  ours #${i + 1}: p50 ${round.p50.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms, ${round.failures} failed`);
+      const st = (await getStatus(pod.id)).find((s) => s.container === cid);
+      if (i >= 0) {
+        ours.push(round);
+        if (st?.lastRestoreMs !== undefined) shimRestore.push(st.lastRestoreMs);
+      }
+      ctx.log(`  ours #${i + 1}: p50 ${round.p50.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms, ${round.failures} failed (shim restore ${st?.lastRestoreMs} ms)`);
     }
   } finally {
     await ctx.pods.remove(pod);
@@ -65,6 +70,7 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
         Array.from({ length: CLIENTS }, () => request(target, { started, timeoutMs: 30_000, retryUntilMs: started + 30_000, retryEveryMs: 5, signal: failed.signal })),
       );
       await restoring;
+      await c.dropImages();
       const round = summarizeRound(settled);
       if (i >= 0) raw.push(round);
       ctx.log(`  raw  #${i + 1}: p50 ${round.p50.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms, ${round.failures} failed`);
@@ -77,6 +83,7 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
   const res = ctx.results;
   res.figure({ workload: label, metric: 'wake p50', unit: 'ms', better: 'lower', ours: ours.map((r) => r.p50), baselineName: base, baseline: raw.map((r) => r.p50) });
   res.figure({ workload: label, metric: 'wake p99', unit: 'ms', better: 'lower', ours: ours.map((r) => r.p99), baselineName: base, baseline: raw.map((r) => r.p99) });
+  res.detail(label, 'ours: shim restore span (lastRestoreMs)', 'ms', shimRestore);
   res.figure({
     workload: label,
     metric: 'failed clients per round',

@@ -23,6 +23,10 @@ export interface WakeSeries {
   restoreMs: number[];
   criuDumpMs: number[];
   criuRestoreMs: number[];
+  /** Per cycle: wake minus the runtime's restore span (ours: accept, dial, proxy; raw: negative = answered before runc returned). */
+  afterRestoreMs: number[];
+  /** Per cycle: checkpoint minus CRIU's dump time (runc, kill, delete, and for ours the redirect). */
+  checkpointOverheadMs: number[];
   imageMiB: number;
   note: string;
 }
@@ -33,7 +37,17 @@ function readyProtocol(p: Protocol): Protocol {
   return p.kind === 'redis' ? { kind: 'redis', minKeys: 0 } : p;
 }
 
-const empty = (): WakeSeries => ({ wakeMs: [], checkpointMs: [], restoreMs: [], criuDumpMs: [], criuRestoreMs: [], imageMiB: 0, note: '' });
+const empty = (): WakeSeries => ({
+  wakeMs: [],
+  checkpointMs: [],
+  restoreMs: [],
+  criuDumpMs: [],
+  criuRestoreMs: [],
+  afterRestoreMs: [],
+  checkpointOverheadMs: [],
+  imageMiB: 0,
+  note: '',
+});
 
 export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
   const out = empty();
@@ -71,8 +85,14 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       if (i >= 0 && wake !== undefined) {
         out.wakeMs.push(wake);
         out.checkpointMs.push(down.lastCheckpointMs ?? NaN);
-        if (up.lastRestoreMs !== undefined && up.restores === down.restores + 1) out.restoreMs.push(up.lastRestoreMs);
-        if (dump !== undefined) out.criuDumpMs.push(dump);
+        if (up.lastRestoreMs !== undefined && up.restores === down.restores + 1) {
+          out.restoreMs.push(up.lastRestoreMs);
+          out.afterRestoreMs.push(wake - up.lastRestoreMs);
+        }
+        if (dump !== undefined) {
+          out.criuDumpMs.push(dump);
+          if (down.lastCheckpointMs !== undefined) out.checkpointOverheadMs.push(down.lastCheckpointMs - dump);
+        }
         const restore = criuLogMs(`/run/zeropod/work/${cid}/restore.log`);
         if (restore !== undefined) out.criuRestoreMs.push(restore);
       }
@@ -112,13 +132,18 @@ export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       restoring.catch(() => failed.abort());
       const r = await request(target, { started, retryUntilMs: started + 120_000, retryEveryMs: 2, signal: failed.signal });
       const restore = await restoring;
+      const criuRestore = c.criuMs('restore');
+      await c.dropImages();
       if (i >= 0) {
         out.wakeMs.push(r.ms);
         out.checkpointMs.push(checkpoint);
         out.restoreMs.push(restore);
-        if (dump !== undefined) out.criuDumpMs.push(dump);
-        const criu = c.criuMs('restore');
-        if (criu !== undefined) out.criuRestoreMs.push(criu);
+        out.afterRestoreMs.push(r.ms - restore);
+        if (dump !== undefined) {
+          out.criuDumpMs.push(dump);
+          out.checkpointOverheadMs.push(checkpoint - dump);
+        }
+        if (criuRestore !== undefined) out.criuRestoreMs.push(criuRestore);
       }
       ctx.log(`  raw  ${w.id} #${i + 1}: checkpoint ${checkpoint.toFixed(0)} ms, restore -> response ${r.ms.toFixed(1)} ms (runc restore ${restore.toFixed(0)} ms)`);
     }
@@ -140,10 +165,14 @@ export async function wakeCase(ctx: Ctx, w: Workload): Promise<void> {
   res.figure({ workload: w.label, metric: 'checkpoint', unit: 'ms', better: 'lower', ours: o.checkpointMs, baselineName: 'runc checkpoint', baseline: r.checkpointMs });
   res.detail(w.label, 'ours: shim restore span (lastRestoreMs)', 'ms', o.restoreMs);
   res.detail(w.label, 'ours: CRIU restore (restore.log)', 'ms', o.criuRestoreMs);
-  res.detail(w.label, 'ours: CRIU dump (dump.log)', 'ms', o.criuDumpMs);
+  res.detail(w.label, 'ours: wake − shim restore span (accept, dial, proxy, reply)', 'ms', o.afterRestoreMs);
   res.detail(w.label, 'raw: runc restore -d returned', 'ms', r.restoreMs);
   res.detail(w.label, 'raw: CRIU restore (restore.log)', 'ms', r.criuRestoreMs);
+  res.detail(w.label, 'raw: response − runc restore returned', 'ms', r.afterRestoreMs);
+  res.detail(w.label, 'ours: CRIU dump (dump.log)', 'ms', o.criuDumpMs);
+  res.detail(w.label, 'ours: checkpoint − CRIU dump', 'ms', o.checkpointOverheadMs);
   res.detail(w.label, 'raw: CRIU dump (dump.log)', 'ms', r.criuDumpMs);
+  res.detail(w.label, 'raw: runc checkpoint − CRIU dump', 'ms', r.checkpointOverheadMs);
   res.detail(w.label, 'ours: checkpoint image', 'MiB', [o.imageMiB]);
   res.detail(w.label, 'raw: checkpoint image', 'MiB', [r.imageMiB]);
 }

@@ -144,6 +144,11 @@ export class RawContainer {
     ).then(() => performance.now() - started);
   }
 
+  /** Removes the checkpoint images (the shim removes its images right after a restore, too). */
+  async dropImages(): Promise<void> {
+    await rm(this.images, { recursive: true, force: true });
+  }
+
   /** CRIU's own time in the last dump or restore: the last timestamp of its log, in ms. */
   criuMs(action: 'dump' | 'restore'): number | undefined {
     return criuLogMs(path.join(this.work, `${action}.log`));

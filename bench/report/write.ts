@@ -79,6 +79,8 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
   const header = `zeropod-ts benchmark (${kind}): ${run.runs} runs per figure${run.quick ? ' (--quick: fewer runs and cases than the full suite)' : ''}`;
   run.log(`\n${header}\n`);
   run.log(textTable(FIGURE_HEADER, figureRows(figures)));
+  const figureNotes = figures.filter((f) => f.note).map((f) => `${f.workload}, ${f.metric}: ${f.note}`);
+  for (const n of figureNotes) run.log(`  ${n}`);
   if (results.details.length > 0) run.log(`\nwhere the time goes\n${textTable(DETAIL_HEADER, detailRows(results.details))}`);
   for (const n of results.notes) run.log(`note: ${n}`);
   for (const f of results.failures) run.log(`FAILED: ${f}`);
@@ -108,7 +110,7 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
     const doc = performanceDoc({
       figures: markdownTable(FIGURE_HEADER, figureRows(figures)),
       details: markdownTable(DETAIL_HEADER, detailRows(results.details)),
-      notes: results.notes,
+      notes: [...figureNotes, ...results.notes],
       failures: results.failures,
       machine: m,
       runs: run.runs,
