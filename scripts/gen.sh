@@ -10,6 +10,7 @@ protos=(
   github.com/containerd/containerd/api/runtime/task/v2/shim.proto
   github.com/containerd/containerd/api/runtime/task/v3/shim.proto
   github.com/containerd/containerd/api/types/mount.proto
+  github.com/containerd/containerd/api/types/introspection.proto
   github.com/containerd/containerd/api/types/task/task.proto
   github.com/containerd/containerd/api/types/runc/options/oci.proto
   github.com/containerd/containerd/api/events/task.proto

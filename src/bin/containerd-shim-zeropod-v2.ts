@@ -26,8 +26,11 @@ async function main(): Promise<void> {
       process.stdout.write(await deleteBundle(flags));
       return process.exit(0);
     }
-    case 'info':
-      throw new Error('-info is not implemented');
+    case 'info': {
+      const { runtimeInfo, readStdin } = await import('../shim/info.ts');
+      process.stdout.write(await runtimeInfo({ version: VERSION, options: await readStdin() }));
+      return process.exit(0);
+    }
     case 'serve': {
       const [{ serve, statusSocketPath }, { scaleExtension }] = await Promise.all([
         import('../shim/index.ts'),

@@ -30,7 +30,9 @@ import {
   TaskStartSchema,
 } from '../gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { readOomKills } from './oom.ts';
+import { OomWatcher } from './oom.ts';
+import { cgroupDirsOf, type CgroupDirs } from './cgroups.ts';
+import type { WindowSize } from '../sys/index.ts';
 
 export interface ContainerDeps {
   runc: Runc;
@@ -61,7 +63,9 @@ export class Container {
   exitPolicy: ExitPolicy = () => 'report';
   readonly #deps: ContainerDeps;
   readonly #stack = new DisposableStack2();
-  #oomBaseline = 0;
+  /** The init's cgroup directories, resolved once after `runc create` (stats, OOM). */
+  cgroups: CgroupDirs = new Map();
+  #oom: OomWatcher | undefined;
 
   private constructor(opts: CreateOptions, spec: OciSpec, deps: ContainerDeps) {
     this.id = opts.id;
@@ -86,18 +90,24 @@ export class Container {
         await mountAll(opts.rootfs, rootfs);
         c.#stack.defer(() => unmountAll(rootfs));
       }
-      const io = await ProcessIO.open(opts.stdio, c.log, signal);
+      const io = await ProcessIO.open(opts.stdio, c.log, signal, { terminal: opts.terminal });
       c.init.io = io;
       c.#stack.defer(() => io.dispose());
-      c.#oomBaseline = readOomKills(spec);
+      const consoleSocket = io.consoleSocketPath;
       const pid = await deps.runc.create(opts.id, {
         bundle: opts.bundle,
         pidFile: path.join(opts.bundle, 'init.pid'),
         stdio: io.childStdio,
+        ...(consoleSocket ? { consoleSocket } : {}),
       });
       io.releaseChildFds();
       c.init.pid = pid;
       c.#watch(c.init);
+      await io.attachConsole(signal);
+      c.cgroups = cgroupDirsOf(pid);
+      const oom = new OomWatcher(c.cgroups.get('memory'), () => c.#publishOom());
+      c.#oom = oom;
+      c.#stack.defer(() => oom.stop());
       deps.events.publish(TaskCreateSchema, {
         containerId: c.id,
         bundle: c.bundle,
@@ -107,6 +117,8 @@ export class Container {
       });
       return c;
     } catch (err) {
+      // Past `runc create`, a failure must not leave runc's container behind.
+      if (c.init.pid) await deps.runc.delete(opts.id, { force: true }).catch(() => undefined);
       await c.#stack.dispose().catch((e: unknown) => c.log.warn('cleanup after a failed create failed', { error: e }));
       throw err;
     }
@@ -124,20 +136,24 @@ export class Container {
     if (!p.state.is('created')) throw failedPrecondition(`process ${execId || this.id} is ${p.state.phase}, not created`);
     if (!execId) {
       await this.runc.start(this.id);
+      this.#oom?.start();
       p.state.transition('running', ['created']);
       this.#deps.events.publish(TaskStartSchema, { containerId: this.id, pid: p.pid });
       return p.pid;
     }
     if (!this.init.state.is('running')) throw failedPrecondition(`task ${this.id} is not running`);
-    const io = await ProcessIO.open(p.stdio, this.log);
+    const io = await ProcessIO.open(p.stdio, this.log, undefined, { terminal: p.terminal });
     p.io = io;
     const specPath = path.join(this.bundle, `exec-${execId}.json`);
+    const consoleSocket = io.consoleSocketPath;
     try {
       p.pid = await this.runc.exec(this.id, {
         processSpecPath: specPath,
         pidFile: path.join(this.bundle, `exec-${execId}.pid`),
         stdio: io.childStdio,
+        ...(consoleSocket ? { consoleSocket } : {}),
       });
+      await io.attachConsole();
     } catch (err) {
       io.releaseChildFds();
       await io.dispose();
@@ -277,6 +293,16 @@ export class Container {
     });
   }
 
+  /** ResizePty for one of this task's processes. */
+  resize(execId: string, size: WindowSize): void {
+    this.process(execId).io?.resize(size);
+  }
+
+  #publishOom(): void {
+    this.log.info('oom kill in the container');
+    this.#deps.events.publish(TaskOOMSchema, { containerId: this.id });
+  }
+
   /** Exits come from the reaper; each is reported once, after its start event. */
   #watch(p: TaskProcess): void {
     const pid = p.pid;
@@ -293,10 +319,17 @@ export class Container {
     if (!p.execId && this.exitPolicy(exit) === 'suppress') return;
     // Let the output reach containerd before the exit does (bounded: a grandchild may hold the pipe).
     await Promise.race([p.io?.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
-    // A process that exits before its Start returned still gets its start event first.
-    if (p.state.is('created')) await waitForPhaseChange(p);
-    if (!p.execId && readOomKills(this.spec) > this.#oomBaseline) {
-      this.#deps.events.publish(TaskOOMSchema, { containerId: this.id });
+    if (p.state.is('created')) {
+      // Exited before its Start returned: the start event and Start's answer go out first, and the
+      // exit is stamped when it is handled, as containerd's runc shim stamps such an early exit.
+      await waitForPhaseChange(p);
+      await new Promise((r) => setImmediate(r));
+      exit = { ...exit, exitedAt: new Date() };
+    }
+    if (!p.execId) {
+      // An OOM kill of the init is reported before its exit (the CRI then says OOMKilled).
+      this.#oom?.check();
+      this.#oom?.stop();
     }
     if (!p.recordExit(exit)) return;
     this.#deps.events.publish(TaskExitSchema, {

@@ -1,7 +1,8 @@
 /**
  * Publishes task events to containerd over its ttrpc events service, in order. One connection,
- * reopened on failure; each event is retried with backoff and, if containerd stays away, logged as
- * lost (containerd re-reads state from the shim when it comes back).
+ * reopened on failure; each event is retried with backoff for up to RETRY_BUDGET_MS (a containerd
+ * restart takes seconds: containerd's runc shim requeues for ~15 s) and, if containerd stays away,
+ * logged as lost (containerd re-reads state from the shim when it comes back).
  */
 import { create, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { anyPack, timestampNow } from '@bufbuild/protobuf/wkt';
@@ -35,6 +36,12 @@ const topics = new Map<DescMessage, string>([
   [TaskResumedSchema, '/tasks/resumed'],
   [TaskCheckpointedSchema, '/tasks/checkpointed'],
 ]);
+
+/** How long one event is retried while containerd is unreachable. */
+export const RETRY_BUDGET_MS = 30_000;
+const MAX_BACKOFF_MS = 2000;
+/** How long close() waits for queued events before giving up on them. */
+const CLOSE_FLUSH_MS = 5000;
 
 export interface EventSink {
   publish<D extends DescMessage>(schema: D, event: MessageInitShape<D>): void;
@@ -73,22 +80,27 @@ export class EventPublisher implements EventSink {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise((r) => (timer = setTimeout(r, CLOSE_FLUSH_MS)))]);
+    clearTimeout(timer);
     this.#closed = true;
     await this.#client?.[Symbol.asyncDispose]();
   }
 
   async #send(topic: string, envelope: MessageInitShape<(typeof Events)['method']['forward']['input']>['envelope']) {
-    for (let attempt = 0; attempt < 5 && !this.#closed; attempt++) {
+    const deadline = performance.now() + RETRY_BUDGET_MS;
+    for (let attempt = 0; !this.#closed; attempt++) {
       try {
         const client = await this.#connect();
         await client.unary(Events.method.forward, { envelope }, { timeoutMs: 5000 });
+        if (attempt > 0) this.#log.info('event published after retries', { topic, attempt });
         return;
       } catch (err) {
-        this.#log.warn('publishing an event failed', { topic, attempt, error: describeError(err) });
+        if (attempt === 0) this.#log.warn('publishing an event failed: retrying', { topic, error: describeError(err) });
         await this.#client?.[Symbol.asyncDispose]().catch(() => undefined);
         this.#client = undefined;
-        await sleep(100 * 2 ** attempt);
+        if (performance.now() > deadline) break;
+        await sleep(Math.min(100 * 2 ** attempt, MAX_BACKOFF_MS));
       }
     }
     this.#log.error('event lost: containerd did not take it', { topic });

@@ -6,15 +6,35 @@
  *   stdin FIFO --copy--> [pipe] --> container fd 0
  *   container fd 1 --> [pipe] --copy--> stdout FIFO
  *   container fd 2 --> [pipe] --copy--> stderr FIFO
+ *
+ * With a terminal, runc sends the pty master over a console socket instead, and both directions go
+ * through it (no stderr: the terminal joins it into stdout):
+ *
+ *   stdin FIFO --PtyWriter--> master <--> slave (container fd 0, 1, 2)
+ *   master --tty.ReadStream--copy--> stdout FIFO
+ *
+ * Like containerd's runc shim, the shim also holds a read end of each output FIFO it writes: a
+ * containerd that restarts closes its readers, and without ours every write would fail with EPIPE
+ * and output would be lost. With it, output waits in the FIFO (then in the pipe, the container
+ * blocking as with any slow reader) until the new containerd opens the FIFO again.
  */
+import { closeSync, constants, openSync } from 'node:fs';
 import net from 'node:net';
-import { DisposableStack2, type Logger } from '../base/index.ts';
-import { close, openFifo, pipe } from '../sys/index.ts';
+import tty from 'node:tty';
+import { DisposableStack2, describeError, type Logger } from '../base/index.ts';
+import { ConsoleSocket } from '../runc/index.ts';
+import { close, dupCloexec, openFifo, pipe, setNonBlocking, setWindowSize, writeSome, type WindowSize } from '../sys/index.ts';
+import { PtyWriter } from './pty-writer.ts';
 
 export interface StdioPaths {
   stdin: string;
   stdout: string;
   stderr: string;
+}
+
+export interface ProcessIOOptions {
+  /** The process gets a terminal: runc hands us its pty master through a console socket. */
+  terminal?: boolean;
 }
 
 type StdioSlot = number | 'ignore';
@@ -24,9 +44,14 @@ export class ProcessIO {
   /** fds given to runc for the container; ours are closed once runc has them. */
   readonly #childFds: StdioSlot[] = ['ignore', 'ignore', 'ignore'];
   #stdinWriter: net.Socket | undefined;
+  #stdinFifo: net.Socket | undefined;
   #copies: Promise<void>[] = [];
   readonly #fifos = new Map<1 | 2, net.Socket>();
   readonly #log: Logger;
+  #console: ConsoleSocket | undefined;
+  /** Our dup of the pty master, for typed input and window sizes. */
+  #masterCtl: number | undefined;
+  #ptyWriter: PtyWriter | undefined;
   /** While true, the container's EOF does not close containerd's FIFOs (a checkpoint is coming). */
   holdOpen = false;
 
@@ -34,24 +59,33 @@ export class ProcessIO {
     this.#log = log;
   }
 
-  /** Opens FIFOs and pipes; on failure releases what it took. */
-  static async open(paths: StdioPaths, log: Logger, signal?: AbortSignal): Promise<ProcessIO> {
+  /** Opens FIFOs and pipes (or the console socket); on failure releases what it took. */
+  static async open(paths: StdioPaths, log: Logger, signal?: AbortSignal, options: ProcessIOOptions = {}): Promise<ProcessIO> {
     const io = new ProcessIO(log);
     try {
+      if (options.terminal) {
+        const cs = await ConsoleSocket.create();
+        io.#console = cs;
+        io.#stack.defer(() => cs.dispose());
+      }
       if (paths.stdin) {
         const fifo = io.#stack.use(await openFifo(paths.stdin, 'r', signal), (s) => void s.destroy());
-        const [r, w] = pipe();
-        io.#childFds[0] = r;
-        const writer = io.#stack.use(new net.Socket({ fd: w, readable: false, writable: true }), (s) => void s.destroy());
-        io.#stdinWriter = writer;
-        fifo.pipe(writer);
-        writer.on('error', (err) => log.debug('stdin copy ended', { error: err }));
+        io.#stdinFifo = fifo;
+        if (!options.terminal) {
+          const [r, w] = pipe();
+          io.#childFds[0] = r;
+          const writer = io.#stack.use(new net.Socket({ fd: w, readable: false, writable: true }), (s) => void s.destroy());
+          io.#stdinWriter = writer;
+          fifo.pipe(writer);
+          writer.on('error', (err) => log.debug('stdin copy ended', { error: err }));
+        }
       }
       for (const [slot, p] of [[1, paths.stdout], [2, paths.stderr]] as const) {
         if (!p) continue;
+        io.#holdReadEnd(p);
         const fifo = io.#stack.use(await openFifo(p, 'w', signal), (s) => void s.destroy());
         io.#fifos.set(slot, fifo);
-        io.#attach(slot, fifo);
+        if (!options.terminal) io.#attach(slot, fifo);
       }
       return io;
     } catch (err) {
@@ -61,11 +95,72 @@ export class ProcessIO {
     }
   }
 
+  /** A read end of an output FIFO that we never read: writes survive containerd's restarts. */
+  #holdReadEnd(path: string): void {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    this.#stack.defer(() => closeSync(fd));
+  }
+
   #attach(slot: 1 | 2, fifo: net.Socket): void {
     const [r, w] = pipe();
     this.#childFds[slot] = w;
     const reader = this.#stack.use(new net.Socket({ fd: r, readable: true, writable: false }), (s) => void s.destroy());
     this.#copies.push(copy(reader, fifo, this.#log, () => !this.holdOpen));
+  }
+
+  /** Give this to runc as --console-socket (terminal processes only). */
+  get consoleSocketPath(): string | undefined {
+    return this.#console?.path;
+  }
+
+  /**
+   * After `runc create`/`runc exec` with the console socket: takes the pty master runc sent and
+   * starts copying through it.
+   */
+  async attachConsole(signal?: AbortSignal): Promise<void> {
+    const cs = this.#console;
+    if (!cs) return;
+    const master = await cs.receiveMaster(signal);
+    this.#console = undefined;
+    await cs.dispose();
+    let reader: tty.ReadStream;
+    try {
+      setNonBlocking(master);
+      const ctl = dupCloexec(master);
+      this.#masterCtl = ctl;
+      this.#stack.defer(() => {
+        this.#masterCtl = undefined;
+        close(ctl);
+      });
+      reader = new tty.ReadStream(master);
+    } catch (err) {
+      close(master);
+      throw err;
+    }
+    this.#stack.defer(() => void reader.destroy());
+    const out = this.#fifos.get(1);
+    if (out) this.#copies.push(copy(reader, out, this.#log, () => !this.holdOpen));
+    else reader.resume(); // nobody wants the output: keep the terminal from filling up
+    const input = this.#stdinFifo;
+    if (input && this.#masterCtl !== undefined) {
+      const ctl = this.#masterCtl;
+      const writer = new PtyWriter((d) => writeSome(ctl, d));
+      this.#ptyWriter = writer;
+      this.#stack.defer(() => writer.close());
+      writer.onDrain = () => input.resume();
+      writer.onError = (err) => {
+        this.#log.debug('terminal input ended', { error: describeError(err) });
+        input.destroy();
+      };
+      input.on('data', (chunk: Buffer) => {
+        if (!writer.write(chunk)) input.pause();
+      });
+    }
+  }
+
+  /** ResizePty: sets the terminal's window size; nothing for a process without one (as runc's shim). */
+  resize(size: WindowSize): void {
+    if (this.#masterCtl !== undefined) setWindowSize(this.#masterCtl, size);
   }
 
   /** New pipes into the same FIFOs, for a restored process (containerd's readers never saw EOF). */
@@ -105,8 +200,17 @@ export class ProcessIO {
     for (const fifo of this.#fifos.values()) fifo.end();
   }
 
+  /**
+   * CloseIO: the process's stdin ends. Through a terminal only our copying stops (EOF on a tty is a
+   * typed ^D, not a closed fd), as in containerd's runc shim.
+   */
   closeStdin(): void {
-    this.#stdinWriter?.end();
+    if (this.#stdinWriter) {
+      this.#stdinWriter.end();
+      return;
+    }
+    this.#ptyWriter?.close();
+    this.#stdinFifo?.destroy();
   }
 
   async dispose(): Promise<void> {
@@ -114,25 +218,29 @@ export class ProcessIO {
   }
 }
 
+/** Copies until `from` ends (or fails: a pty master reports EIO once the last slave closed). */
 function copy(from: net.Socket, to: net.Socket, log: Logger, endAtEof: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     from.pipe(to, { end: false });
-    const done = () => resolve();
-    from.once('end', () => {
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
       if (endAtEof()) to.end();
+      resolve();
+    };
+    from.once('end', done);
+    from.once('error', (err) => {
+      log.debug('stdio copy ended', { error: err });
       done();
     });
-    to.once('close', done);
-    from.once('error', (err) => {
-      log.debug('stdio copy failed', { error: err });
-      to.end();
-    });
+    to.once('close', () => resolve());
     to.once('error', (err) => {
-      // containerd went away (restart): keep draining the pipe so the container never blocks.
+      // Not expected while we hold a read end; keep draining so the container never blocks.
       log.debug('stdio fifo write failed', { error: err });
       from.unpipe(to);
       from.resume();
-      from.once('end', done);
+      from.once('end', () => resolve());
     });
   });
 }

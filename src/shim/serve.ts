@@ -3,8 +3,6 @@
  * `start` handed it, reaps the containers' processes as a child subreaper, publishes events, and
  * exits when containerd shuts it down with no task left.
  */
-import { openSync, constants } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { createLogger, describeError, type Logger } from '../base/index.ts';
 import { Reaper } from '../sys/index.ts';
@@ -12,6 +10,7 @@ import { Runc } from '../runc/index.ts';
 import { TtrpcServer, bindService } from '../ttrpc/index.ts';
 import { Task as TaskV2 } from '../gen/github.com/containerd/containerd/api/runtime/task/v2/shim_pb.js';
 import { EventPublisher } from './events.ts';
+import { fifoLogSink } from './log-sink.ts';
 import type { ShimFlags } from './flags.ts';
 import { runcRoot } from './paths.ts';
 import { TaskService } from './task-service.ts';
@@ -24,7 +23,7 @@ export interface Extension {
 export async function serve(flags: ShimFlags, extensions: readonly Extension[] = []): Promise<void> {
   const log = createLogger({
     level: flags.debug ? 'debug' : 'info',
-    sink: shimLogSink(path.join(flags.bundle, 'log')),
+    sink: fifoLogSink(path.join(flags.bundle, 'log')),
     fields: { runtime: 'io.containerd.zeropod.v2', namespace: flags.namespace, pid: process.pid },
   });
   process.on('uncaughtException', (err) => {
@@ -61,22 +60,4 @@ export async function serve(flags: ShimFlags, extensions: readonly Extension[] =
   };
   tasks.onEmpty = () => void stop('shutdown requested with no task left');
   process.on('SIGTERM', () => void stop('SIGTERM'));
-}
-
-/** containerd reads the shim's log from the FIFO named `log` in the bundle; writes never block. */
-function shimLogSink(fifoPath: string): (line: string) => void {
-  let sock: net.Socket | undefined;
-  try {
-    const fd = openSync(fifoPath, constants.O_WRONLY | constants.O_NONBLOCK);
-    sock = new net.Socket({ fd, readable: false, writable: true });
-    sock.on('error', () => {
-      sock = undefined; // containerd went away; log lines are dropped until... there is no reopen
-    });
-  } catch {
-    sock = undefined; // no reader (started by hand): fall back to stderr
-  }
-  return (line) => {
-    if (sock) sock.write(line);
-    else process.stderr.write(line);
-  };
 }

@@ -1,19 +1,21 @@
 /**
  * Task stats read straight from the container's cgroup v1 controllers (no process spawned), shaped
- * as containerd's cgroups v1 Metrics, which the CRI turns into ContainerStats.
+ * as containerd's cgroups v1 Metrics, which the CRI turns into ContainerStats. The directories come
+ * from the init process (cgroups.ts), resolved once when the container is created.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { MetricsSchema } from '../gen/github.com/containerd/cgroups/v3/cgroup1/stats/metrics_pb.js';
+import { cgroupDirForPath, type CgroupDirs } from './cgroups.ts';
 import type { Container, OciSpec } from './container.ts';
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
-/** Kernel's "no limit" for cgroup v1 memory, and USER_HZ for cpuacct.stat. */
+/** USER_HZ for cpuacct.stat, in nanoseconds. */
 const USER_HZ_NS = 10_000_000n;
 
-function read(dir: string, file: string): string | undefined {
+function read(dir: string | undefined, file: string): string | undefined {
+  if (!dir) return undefined; // controller not mounted: the metric stays zero
   try {
     return readFileSync(path.join(dir, file), 'utf8');
   } catch {
@@ -35,28 +37,28 @@ function keyed(s: string | undefined): Map<string, bigint> {
   return m;
 }
 
+/** A controller's directory from the spec alone (see cgroupDirForPath); prefer `Container.cgroups`. */
 export function cgroupDir(spec: OciSpec, controller: string): string | undefined {
-  const p = spec.linux?.cgroupsPath;
-  if (!p || p.includes(':')) return undefined;
-  return path.join(CGROUP_ROOT, controller, p);
+  return cgroupDirForPath(spec.linux?.cgroupsPath ?? '', controller);
 }
 
-export function readMetrics(spec: OciSpec) {
-  const mem = cgroupDir(spec, 'memory');
-  const cpu = cgroupDir(spec, 'cpu,cpuacct') ?? '';
-  const pids = cgroupDir(spec, 'pids');
-  const memStat = keyed(mem && read(mem, 'memory.stat'));
+export function readMetrics(dirs: CgroupDirs) {
+  const mem = dirs.get('memory');
+  const cpu = dirs.get('cpu');
+  const acct = dirs.get('cpuacct');
+  const pids = dirs.get('pids');
+  const memStat = keyed(read(mem, 'memory.stat'));
   const cpuStat = keyed(read(cpu, 'cpu.stat'));
-  const cpuacct = keyed(read(cpu, 'cpuacct.stat'));
+  const cpuacct = keyed(read(acct, 'cpuacct.stat'));
   const g = (k: string) => memStat.get(k) ?? 0n;
   return create(MetricsSchema, {
     pids: pids ? { current: num(read(pids, 'pids.current')), limit: num(read(pids, 'pids.max')) } : {},
     cpu: {
       usage: {
-        total: num(read(cpu, 'cpuacct.usage')),
+        total: num(read(acct, 'cpuacct.usage')),
         user: (cpuacct.get('user') ?? 0n) * USER_HZ_NS,
         kernel: (cpuacct.get('system') ?? 0n) * USER_HZ_NS,
-        perCpu: (read(cpu, 'cpuacct.usage_percpu') ?? '').trim().split(/\s+/).filter(Boolean).map(BigInt),
+        perCpu: (read(acct, 'cpuacct.usage_percpu') ?? '').trim().split(/\s+/).filter(Boolean).map(BigInt),
       },
       throttling: {
         periods: cpuStat.get('nr_periods') ?? 0n,
@@ -99,6 +101,6 @@ export function readMetrics(spec: OciSpec) {
 
 /** Packs metrics the way containerd's typeurl does: the bare message name as type URL. */
 export async function statsAny(c: Container): Promise<Any> {
-  const m = readMetrics(c.spec);
+  const m = readMetrics(c.cgroups);
   return { $typeName: 'google.protobuf.Any', typeUrl: MetricsSchema.typeName, value: toBinary(MetricsSchema, m) };
 }

@@ -125,6 +125,10 @@ export class TaskService {
       },
       pids: async (req) => {
         const c = this.#get(req.id);
+        // A container the decorator keeps asleep has no processes but is alive: containerd, loading
+        // shims after a restart, takes a task with no pids for a leaked one and deletes it.
+        const override = this.hooks.pidOverride?.(c);
+        if (override) return { processes: [{ pid: override }] };
         const pids = c.init.state.is('running', 'paused') ? await c.runc.ps(c.id) : [];
         return { processes: pids.map((pid: number) => ({ pid })) };
       },
@@ -156,6 +160,10 @@ export class TaskService {
         const c = this.#get(req.id);
         if (!req.spec) throw invalidArgument('ExecProcessRequest.spec is empty: expected an OCI process');
         c.addExec(req.execId, req.terminal, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }, req.spec.value);
+        return {};
+      },
+      resizePty: async (req) => {
+        this.#get(req.id).resize(req.execId, { rows: req.height, cols: req.width });
         return {};
       },
       closeIO: async (req) => {

@@ -30,3 +30,4 @@ export {
 export { Reaper, type ExitStatus, type ReaperOptions } from './reaper.ts';
 export { openFifo, type FifoMode } from './fifo.ts';
 export { pipe } from './pipe.ts';
+export { dupCloexec, getWindowSize, openPtyPair, setNonBlocking, setWindowSize, writeSome, type WindowSize } from './pty.ts';

@@ -143,7 +143,7 @@ export function leftovers(pod: RunningPod, containerIds: string[]): Record<strin
     `/run/containerd/io.containerd.grpc.v1.cri/containers/${id}`,
     `/run/containerd/io.containerd.grpc.v1.cri/sandboxes/${id}`,
   ]);
-  const cgroups = containerIds.map((id) => `/sys/fs/cgroup/memory/zeropod-ts/pod${pod.uid}/${id}`);
+  const cgroups = podCgroupDirs(pod, 'memory').flatMap((dir) => containerIds.map((id) => `${dir}/${id}`));
   return {
     processes: podProcesses(pod).map((p) => `${p}: ${readProc(String(p), 'cmdline').replaceAll('\0', ' ')}`),
     shims: processesMentioning(pod.id).map((p) => `${p}: ${readProc(String(p), 'cmdline').replaceAll('\0', ' ')}`),
@@ -155,21 +155,42 @@ export function leftovers(pod: RunningPod, containerIds: string[]): Record<strin
 
 export const NOTHING_LEFT = { processes: [], shims: [], mounts: [], paths: [], cgroups: [] };
 
+/**
+ * The pod's cgroup directories of one controller. runc puts a relative cgroupsPath under the cgroup
+ * of whoever ran it (containerd's, here under the VM sandbox's /process_api/<hash>), so look for
+ * `zeropod-ts/pod<uid>` at the root and two levels below it.
+ */
+export function podCgroupDirs(pod: RunningPod, controller: string): string[] {
+  const root = `/sys/fs/cgroup/${controller}`;
+  const tail = `zeropod-ts/pod${pod.uid}`;
+  const subdirs = (d: string) => {
+    try {
+      return readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${d}/${e.name}`);
+    } catch {
+      return [];
+    }
+  };
+  const bases = [root, ...subdirs(root).flatMap((d) => [d, ...subdirs(d)])];
+  return bases.map((b) => `${b}/${tail}`).filter((d) => existsSync(d));
+}
+
 /** rmdir the pod-level cgroups (kubelet removes them after RemovePodSandbox). Best effort. */
 export function removePodCgroups(pod: RunningPod): void {
   for (const controller of readdirSync('/sys/fs/cgroup')) {
-    const dir = `/sys/fs/cgroup/${controller}/zeropod-ts/pod${pod.uid}`;
-    if (!existsSync(dir)) continue;
-    try {
-      // Children first: container cgroups a runtime left behind would keep the pod's busy.
-      for (const d of readdirSync(dir, { withFileTypes: true })) {
-        if (d.isDirectory()) rmdirQuiet(`${dir}/${d.name}`);
-      }
-      rmdirQuiet(dir);
-    } catch {
-      // controller without the hierarchy or not readable: nothing of ours there
-    }
+    for (const dir of podCgroupDirs(pod, controller)) removeCgroupTree(dir);
   }
+}
+
+function removeCgroupTree(dir: string): void {
+  try {
+    // Children first: container cgroups a runtime left behind would keep the pod's busy.
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      if (d.isDirectory()) rmdirQuiet(`${dir}/${d.name}`);
+    }
+  } catch {
+    // gone meanwhile
+  }
+  rmdirQuiet(dir);
 }
 
 function rmdirQuiet(dir: string): void {
