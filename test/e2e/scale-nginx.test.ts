@@ -23,6 +23,7 @@ test('nginx scales to zero and wakes on the next request, 20 cycles', async () =
     containers: [{ name: 'nginx', image: IMAGES.nginx }],
   });
   const id = pod.containers.get('nginx')!;
+  await waitForPhase(id, 'running'); // its ports are known: nginx listens
   const up = await httpGetFrom(f.client, pod.ip, 80);
   assert.equal(up.status, 200);
 
