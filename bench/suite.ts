@@ -3,12 +3,13 @@
  *   node --import tsx bench/suite.ts [--quick] [--runs N] [--only case,case]
  *   [--density N]  (pods in the density case, default 100)
  *   [--workloads a,b]  (wake case: nginx, busybox, redis, node100, node1g)
+ *   --cleanup      only remove what an interrupted run left (bench-* pods, zpb* namespaces, links, runc containers)
  * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density.
  * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
  * Prints one table, writes bench/results/latest.json and docs/performance.md. Never fails on a
  * timing: a non-zero exit means a case could not run.
  */
-import { describeError } from '../src/base/index.ts';
+import { ErrorCode, ZeropodError, describeError } from '../src/base/index.ts';
 import { removeStaleRaw } from './lib/baseline.ts';
 import type { Ctx } from './lib/context.ts';
 import { createNetns, removeStale } from './lib/netns.ts';
@@ -25,6 +26,7 @@ import { writeReports } from './report/write.ts';
 
 interface Args {
   quick: boolean;
+  cleanup: boolean;
   workloads: string[] | undefined;
   density: number;
   runs: number;
@@ -47,7 +49,17 @@ function parseArgs(argv: string[]): Args {
   const wAt = argv.indexOf('--workloads');
   const workloads = wAt >= 0 ? (argv[wAt + 1] ?? '').split(',').filter(Boolean) : undefined;
   for (const w of workloads ?? []) if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
-  return { quick, runs, only, density, workloads };
+  return { quick, cleanup: argv.includes('--cleanup'), runs, only, density, workloads };
+}
+
+/** containerd unreachable (the CRI client maps gRPC UNAVAILABLE to our Unavailable code). */
+function isUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 8; depth++) {
+    if (e instanceof ZeropodError && e.code === ErrorCode.Unavailable) return true;
+    if (e instanceof AggregateError && e.errors.some(isUnavailable)) return true;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return false;
 }
 
 async function main(): Promise<number> {
@@ -59,18 +71,37 @@ async function main(): Promise<number> {
   const pods = await BenchPods.connect();
   stale.push(...(await pods.removeStale()).map((n) => `pod ${n}`));
   if (stale.length > 0) log(`removed leftovers of an earlier run: ${stale.join(', ')}`);
+  if (args.cleanup) {
+    pods.close();
+    return 0;
+  }
   let slot = 1;
   const client = await createNetns('zpb-client', 0);
   const ctx: Ctx = { pods, client, runs: args.runs, quick: args.quick, results, log, nextSlot: () => slot++ };
   const wants = (c: string) => (args.only ? args.only.has(c) : args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true);
   let failed = 0;
+  // A case that fails because containerd went away (it is shared; others restart it) is run again
+  // once it is back; any other failure is reported and the suite goes on.
   const step = async (name: string, fn: () => Promise<void>) => {
-    try {
-      await fn();
-    } catch (err) {
-      failed++;
-      results.failures.push(`${name}: ${describeError(err)}`);
-      log(`!! ${name} could not finish: ${describeError(err)}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        const again = attempt < 3 && isUnavailable(err);
+        log(`!! ${name} could not finish${again ? ' (containerd unavailable: retrying once it is back)' : ''}: ${describeError(err)}`);
+        if (again) {
+          results.note(`${name}: containerd went away during attempt ${attempt}; the case was run again`);
+          await pods.reconnect();
+          await pods.removeAll().catch(() => undefined);
+          await pods.removeStale().catch(() => undefined);
+          await removeStaleRaw();
+          continue;
+        }
+        failed++;
+        results.failures.push(`${name}: ${describeError(err)}`);
+        return;
+      }
     }
   };
   try {

@@ -27,15 +27,29 @@ export interface ScaledStatus {
 }
 
 export class BenchPods {
-  readonly cri: Cri;
+  #cri: Cri;
   readonly #mine = new Map<string, RunningPod>();
 
   private constructor(cri: Cri) {
-    this.cri = cri;
+    this.#cri = cri;
   }
 
   static async connect(): Promise<BenchPods> {
     return new BenchPods(await Cri.connect({ cgroupParent: CGROUP_PARENT, waitMs: 60_000 }));
+  }
+
+  get cri(): Cri {
+    return this.#cri;
+  }
+
+  /**
+   * A fresh channel after containerd went away (other engineers restart it in the shared
+   * environment); gRPC would otherwise back off before redialling. Waits up to 2 minutes.
+   */
+  async reconnect(): Promise<void> {
+    const next = await Cri.connect({ cgroupParent: CGROUP_PARENT, waitMs: 120_000 });
+    this.#cri.close();
+    this.#cri = next;
   }
 
   async run(spec: PodSpec): Promise<RunningPod> {

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Results } from '../lib/results.ts';
+import type { Detail, FigureJson, Results } from '../lib/results.ts';
 import { sh } from '../lib/sh.ts';
 import { summarize } from '../lib/stats.ts';
 import { wakeChart, type ChartPoint } from './chart.ts';
@@ -69,6 +69,36 @@ export function chartPoints(results: Results): ChartPoint[] {
   return points;
 }
 
+/** What bench/results/latest.json holds (what the doc is made from). */
+export interface RunJson {
+  runs: number;
+  startedAt: string;
+  finishedAt: string;
+  machine: Machine;
+  figures: FigureJson[];
+  details: (Detail & { n: number })[];
+  notes: string[];
+  failures: string[];
+}
+
+/** docs/performance.md from a run's JSON (also used by report/regen.ts after editing the prose). */
+export function writeDoc(json: RunJson, chart: string | undefined): void {
+  const figureNotes = json.figures.filter((f) => f.note).map((f) => `${f.workload}, ${f.metric}: ${f.note}`);
+  const doc = performanceDoc({
+    figures: markdownTable(FIGURE_HEADER, figureRows(json.figures)),
+    details: markdownTable(DETAIL_HEADER, detailRows(json.details)),
+    notes: [...figureNotes, ...json.notes],
+    failures: json.failures,
+    machine: json.machine,
+    runs: json.runs,
+    startedAt: new Date(json.startedAt),
+    durationMin: (Date.parse(json.finishedAt) - Date.parse(json.startedAt)) / 60_000,
+    chart,
+  });
+  mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'docs/performance.md'), doc);
+}
+
 export async function writeReports(results: Results, run: RunInfo): Promise<void> {
   const figures = results.figuresJson();
   const m = await machine();
@@ -85,7 +115,7 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
   for (const n of results.notes) run.log(`note: ${n}`);
   for (const f of results.failures) run.log(`FAILED: ${f}`);
 
-  const json = {
+  const json: RunJson & Record<string, unknown> = {
     kind,
     runs: run.runs,
     quick: run.quick,
@@ -107,19 +137,7 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
   if (svg) writeFileSync(svgPath, svg);
   run.log(`\nwrote ${path.relative(ROOT, jsonPath)}${svg ? ` and ${path.relative(ROOT, svgPath)}` : ''}`);
   if (kind === 'latest') {
-    const doc = performanceDoc({
-      figures: markdownTable(FIGURE_HEADER, figureRows(figures)),
-      details: markdownTable(DETAIL_HEADER, detailRows(results.details)),
-      notes: [...figureNotes, ...results.notes],
-      failures: results.failures,
-      machine: m,
-      runs: run.runs,
-      startedAt: run.startedAt,
-      durationMin: (run.finishedAt.getTime() - run.startedAt.getTime()) / 60_000,
-      chart: svg ? 'bench/results/wake-vs-memory.svg' : undefined,
-    });
-    mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-    writeFileSync(path.join(ROOT, 'docs/performance.md'), doc);
+    writeDoc(json, svg ? 'bench/results/wake-vs-memory.svg' : undefined);
     run.log('wrote docs/performance.md');
   }
 }
