@@ -19,7 +19,7 @@ import type { CriuConfigOptions } from '../criu/index.ts';
 import type { EventSink } from './events.ts';
 import { ProcessIO, type StdioPaths } from './io.ts';
 import { mountAll, unmountAll, type RootfsMount } from './mount.ts';
-import { TaskProcess, type ExitInfo } from './process.ts';
+import { TaskProcess, exitTimeNow, exitTimestamp, type ExitInfo } from './process.ts';
 import {
   TaskCreateSchema,
   TaskDeleteSchema,
@@ -29,7 +29,6 @@ import {
   TaskOOMSchema,
   TaskStartSchema,
 } from '../gen/github.com/containerd/containerd/api/events/task_pb.js';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { OomWatcher } from './oom.ts';
 import { cgroupDirsOf, type CgroupDirs } from './cgroups.ts';
 import type { WindowSize } from '../sys/index.ts';
@@ -204,7 +203,7 @@ export class Container {
         id: execId,
         pid: exit.pid,
         exitStatus: exit.status,
-        exitedAt: timestampFromDate(exit.exitedAt),
+        exitedAt: exitTimestamp(exit),
       });
       return exit;
     }
@@ -223,7 +222,7 @@ export class Container {
       id: this.id,
       pid: exit.pid,
       exitStatus: exit.status,
-      exitedAt: timestampFromDate(exit.exitedAt),
+      exitedAt: exitTimestamp(exit),
     });
     return exit;
   }
@@ -289,7 +288,7 @@ export class Container {
       id: this.id,
       pid: exit.pid,
       exitStatus: exit.status,
-      exitedAt: timestampFromDate(exit.exitedAt),
+      exitedAt: exitTimestamp(exit),
     });
   }
 
@@ -324,7 +323,7 @@ export class Container {
       // exit is stamped when it is handled, as containerd's runc shim stamps such an early exit.
       await waitForPhaseChange(p);
       await new Promise((r) => setImmediate(r));
-      exit = { ...exit, exitedAt: new Date() };
+      exit = { ...exit, ...exitTimeNow() };
     }
     if (!p.execId) {
       // An OOM kill of the init is reported before its exit (the CRI then says OOMKilled).
@@ -337,7 +336,7 @@ export class Container {
       id: p.execId || this.id,
       pid: exit.pid,
       exitStatus: exit.status,
-      exitedAt: timestampFromDate(exit.exitedAt),
+      exitedAt: exitTimestamp(exit),
     });
   }
 }

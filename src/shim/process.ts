@@ -2,6 +2,8 @@
  * One process of a task: the container's init or an exec. Its lifecycle is an explicit state
  * machine; its exit is recorded exactly once and reported only after its start was published.
  */
+import { create } from '@bufbuild/protobuf';
+import { TimestampSchema, timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { StateMachine, type Logger } from '../base/index.ts';
 import type { ProcessIO } from './io.ts';
 
@@ -20,6 +22,20 @@ export interface ExitInfo {
   /** 128 + signal for a killed process, as containerd reports it. */
   status: number;
   exitedAt: Date;
+  /** The same instant to the nanosecond (wall clock), when known: Go shims stamp exits in ns. */
+  exitedAtNs?: bigint;
+}
+
+/** Now, to the microsecond, as an exit time (a Date alone has milliseconds). */
+export function exitTimeNow(): Pick<ExitInfo, 'exitedAt' | 'exitedAtNs'> {
+  const ms = performance.timeOrigin + performance.now();
+  return { exitedAt: new Date(ms), exitedAtNs: BigInt(Math.round(ms * 1000)) * 1000n };
+}
+
+/** The exit time as a protobuf Timestamp, nanoseconds when known. */
+export function exitTimestamp(exit: Pick<ExitInfo, 'exitedAt' | 'exitedAtNs'>): Timestamp {
+  if (exit.exitedAtNs === undefined) return timestampFromDate(exit.exitedAt);
+  return create(TimestampSchema, { seconds: exit.exitedAtNs / 1_000_000_000n, nanos: Number(exit.exitedAtNs % 1_000_000_000n) });
 }
 
 export class TaskProcess {

@@ -2,14 +2,13 @@
  * containerd's Task API (v2 and v3: the same messages) on top of Containers. Thin: validates,
  * finds the container, runs the operation on that container's queue, shapes the response.
  */
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { alreadyExists, invalidArgument, notFound, type Logger } from '../base/index.ts';
 import type { ServiceImpl } from '../ttrpc/index.ts';
 import { Task } from '../gen/github.com/containerd/containerd/api/runtime/task/v2/shim_pb.js';
 import { Status } from '../gen/github.com/containerd/containerd/api/types/task/task_pb.js';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Container, type ContainerDeps } from './container.ts';
-import type { ProcessPhase } from './process.ts';
+import { exitTimestamp, type ProcessPhase } from './process.ts';
 import { statsAny } from './stats.ts';
 import type { LinuxResources } from '../runc/index.ts';
 
@@ -109,7 +108,7 @@ export class TaskService {
           stderr: p.stdio.stderr,
           terminal: p.terminal,
           exitStatus: exit?.status ?? 0,
-          ...(exit ? { exitedAt: timestampFromDate(exit.exitedAt) } : {}),
+          ...(exit ? { exitedAt: exitTimestamp(exit) } : {}),
           execId: req.execId,
         };
       },
@@ -121,7 +120,7 @@ export class TaskService {
           return c.delete(req.execId);
         });
         if (!req.execId) this.containers.delete(req.id);
-        return { pid: exit.pid, exitStatus: exit.status, exitedAt: timestampFromDate(exit.exitedAt) };
+        return { pid: exit.pid, exitStatus: exit.status, exitedAt: exitTimestamp(exit) };
       },
       pids: async (req) => {
         const c = this.#get(req.id);
@@ -180,7 +179,7 @@ export class TaskService {
       wait: async (req, ctx) => {
         const p = this.#get(req.id).process(req.execId);
         const exit = await abortable(p.exited, ctx.signal);
-        return { exitStatus: exit.status, exitedAt: timestampFromDate(exit.exitedAt) };
+        return { exitStatus: exit.status, exitedAt: exitTimestamp(exit) };
       },
       stats: async (req) => {
         const c = this.#get(req.id);

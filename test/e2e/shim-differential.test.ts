@@ -6,10 +6,14 @@
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Cri, httpGetEventually, readContainerLog, waitForLog, type LogLine } from '../../harness/cri/index.ts';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
 import { differential, leftovers, NOTHING_LEFT, PodTracker } from './shim-helpers.ts';
+
+const run = promisify(execFile);
 
 let cri: Cri;
 const pods = new PodTracker(() => cri);
@@ -288,3 +292,15 @@ differential('removing a pod leaves nothing behind', async (handler) => {
     left: leftovers(pod, ids),
   };
 }, (o) => assert.deepEqual(o, { containersListed: 0, sandboxListed: false, left: NOTHING_LEFT }));
+
+/** `containerd-shim-* -info` through containerd's introspection (what ctr and idmapped mounts use). */
+differential('runtime info: the same OCI features', async (handler) => {
+  const runtime = handler === 'runc' ? 'io.containerd.runc.v2' : 'io.containerd.zeropod.v2';
+  const { stdout } = await run('ctr', ['plugins', 'inspect-runtime', '--runtime', runtime]);
+  const info = JSON.parse(stdout) as { Name: string; Version?: { Version?: string }; Features?: unknown };
+  return { named: info.Name === runtime, versioned: Boolean(info.Version?.Version), features: info.Features };
+}, (o) => {
+  assert.equal(o.named, true);
+  assert.equal(o.versioned, true);
+  assert.ok(o.features && typeof o.features === 'object', 'runc features are passed on');
+});
