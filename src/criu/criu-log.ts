@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import { internal } from '../base/index.ts';
 
 export type CriuAction = 'dump' | 'restore';
+/** Every CRIU process whose log we read: the two actions and the lazy-pages daemon. */
+export type CriuLogName = CriuAction | 'lazy-pages';
 
 /** Where CRIU, run by runc, writes its log: `<workPath>/<action>.log`. */
-export function criuLogPath(workPath: string, action: CriuAction): string {
+export function criuLogPath(workPath: string, action: CriuLogName): string {
   return join(workPath, `${action}.log`);
 }
 
@@ -84,7 +86,7 @@ export async function readLogEnd(path: string, bytes = TAIL_BYTES): Promise<stri
 }
 
 /** The last `lines` lines of `<workPath>/<action>.log`; empty when there is no log. */
-export async function criuLogTail(workPath: string, action: CriuAction, lines = 20): Promise<string[]> {
+export async function criuLogTail(workPath: string, action: CriuLogName, lines = 20): Promise<string[]> {
   const text = await readLogEnd(criuLogPath(workPath, action));
   return text === undefined ? [] : lastLines(text, lines);
 }

@@ -33,3 +33,4 @@ export {
   type CriuVersion,
   type CriuToolOptions,
 } from './criu-check.ts';
+export { startLazyPages, type LazyPagesDaemon } from './lazy-pages.ts';

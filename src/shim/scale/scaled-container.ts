@@ -9,12 +9,12 @@
  *                  +-------------------------------------------------------------+
  *   any -> stopped (killed, deleted)
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
 import { NftTable, tableName } from '../../nft/index.ts';
-import { criuSupportsDirtyTracking } from '../../criu/index.ts';
+import { criuSupportsDirtyTracking, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
 import { ownListeningTcpPorts } from '../../sys/index.ts';
 import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
@@ -56,6 +56,8 @@ export interface ScaleDeps {
 }
 
 const MAX_CHECKPOINT_FAILURES = 5;
+/** Page images from this size on are restored lazily (measured: below it the daemon costs more than it saves). */
+const LAZY_PAGES_MIN_BYTES = 32 * 2 ** 20;
 
 export class ScaledContainer {
   readonly container: Container;
@@ -73,6 +75,9 @@ export class ScaledContainer {
   #wake: Promise<void> | undefined;
   #expectExit = false;
   #frozen = false;
+  #lazy: LazyPagesDaemon | undefined;
+  /** The last lazy-pages daemon's exit: the next dump must not start while it still reads. */
+  #lazyDone: Promise<number> | undefined;
   #freezerDir: string | undefined;
   #marks: { prepared?: number; frozen?: number; dumped?: number } = {};
   #consecutiveFailures = 0;
@@ -169,6 +174,7 @@ export class ScaledContainer {
   /** Checkpoint (on the container's queue). A failure leaves the app running. */
   async #scaleDown(countBefore: number): Promise<void> {
     if (!this.state.is('running') || !this.#nft || !this.#activator) return;
+    if (this.#lazyDone) await Promise.race([this.#lazyDone, sleep(10_000)]);
     const started = performance.now();
     this.state.transition('checkpointing');
     const activator = this.#activator;
@@ -354,8 +360,19 @@ export class ScaledContainer {
     this.stats.lastRestoreMs = Math.round(performance.now() - started);
     this.#idle.touch(performance.now());
     this.state.transition('running', ['restoring']);
-    this.#log.info('woke up', { durationMs: this.stats.lastRestoreMs });
-    rmSync(this.imagePath, { recursive: true, force: true });
+    const lazy = this.#lazy;
+    this.#lazy = undefined;
+    this.#log.info('woke up', { durationMs: this.stats.lastRestoreMs, lazyPages: lazy !== undefined });
+    if (lazy) {
+      // The daemon reads the images until the last page is in; remove them after it exits.
+      this.#lazyDone = lazy.done;
+      void lazy.done.then((code) => {
+        if (code !== 0) this.#log.warn('lazy-pages daemon failed', { code, log: path.join(this.workPath, 'lazy-pages.log') });
+        if (this.state.is('running', 'stopped')) rmSync(this.imagePath, { recursive: true, force: true });
+      });
+    } else {
+      rmSync(this.imagePath, { recursive: true, force: true });
+    }
   }
 
   /** Restore (retried once); if that fails, a fresh start, with the loss of memory reported. */
@@ -366,10 +383,19 @@ export class ScaledContainer {
     }
     let lastErr: unknown;
     for (let attempt = 1; attempt <= 2; attempt++) {
+      // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
+      const lazy = attempt === 1 && this.#pagesBytes() >= LAZY_PAGES_MIN_BYTES ? await this.#startLazyPages() : undefined;
       try {
-        await this.container.restore({ imagePath: this.imagePath, workPath: this.workPath, criuOptions: { networkLock: 'skip' } });
+        await this.container.restore({
+          imagePath: this.imagePath,
+          workPath: this.workPath,
+          criuOptions: { networkLock: 'skip' },
+          ...(lazy ? { lazyPages: true } : {}),
+        });
+        if (lazy) this.#lazy = lazy;
         return;
       } catch (err) {
+        lazy?.kill();
         lastErr = err;
         this.stats.failedRestores++;
         this.stats.lastError = describeError(err);
@@ -382,6 +408,26 @@ export class ScaledContainer {
       error: describeError(lastErr),
     });
     await this.container.recreate();
+  }
+
+  /** Size of the dump's page images (what a full restore must read before it returns). */
+  #pagesBytes(): number {
+    try {
+      return readdirSync(this.imagePath)
+        .filter((f) => f.startsWith('pages-'))
+        .reduce((sum, f) => sum + statSync(path.join(this.imagePath, f)).size, 0);
+    } catch {
+      return 0; // no image (yet): nothing to be lazy about
+    }
+  }
+
+  async #startLazyPages(): Promise<LazyPagesDaemon | undefined> {
+    try {
+      return await startLazyPages({ imagePath: this.imagePath, workPath: this.workPath });
+    } catch (err) {
+      this.#log.warn('lazy pages unavailable: full restore', { error: describeError(err) });
+      return undefined;
+    }
   }
 
   /** Kill while scaled down: nothing runs, so report the exit ourselves. Returns true if handled. */
