@@ -52,7 +52,11 @@ export interface RunningPod {
   logDirectory: string;
   /** container name -> container id */
   containers: Map<string, string>;
+  /** The sandbox config it was run with (CreateContainer needs it again). */
+  sandboxConfig?: SandboxConfig;
 }
+
+type SandboxConfig = Parameters<RuntimeClient['createContainer']>[0]['sandboxConfig'];
 
 export interface ExecSyncResult {
   exitCode: number;
@@ -118,7 +122,7 @@ export class Cri {
       },
     };
     const { podSandboxId } = await this.runtime.runPodSandbox({ config: sandboxConfig, runtimeHandler: spec.handler });
-    const pod: RunningPod = { id: podSandboxId, uid, ip: '', logDirectory, containers: new Map() };
+    const pod: RunningPod = { id: podSandboxId, uid, ip: '', logDirectory, containers: new Map(), sandboxConfig };
     try {
       for (const c of spec.containers) {
         const id = await this.createContainer(pod, sandboxConfig, c);
@@ -131,6 +135,13 @@ export class Cri {
       await this.removePod(pod).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** CreateContainer + StartContainer in a running pod; the id (recorded in the pod even if Start fails). */
+  async addContainer(pod: RunningPod, c: ContainerSpec): Promise<string> {
+    const id = await this.createContainer(pod, pod.sandboxConfig, c);
+    await this.runtime.startContainer({ containerId: id });
+    return id;
   }
 
   async createContainer(

@@ -10,7 +10,9 @@ import {
   OperationQueue,
   alreadyExists,
   failedPrecondition,
+  describeError,
   notFound,
+  ZeropodError,
   type Logger,
 } from '../base/index.ts';
 import type { Reaper } from '../sys/index.ts';
@@ -93,12 +95,14 @@ export class Container {
       c.init.io = io;
       c.#stack.defer(() => io.dispose());
       const consoleSocket = io.consoleSocketPath;
-      const pid = await deps.runc.create(opts.id, {
-        bundle: opts.bundle,
-        pidFile: path.join(opts.bundle, 'init.pid'),
-        stdio: io.childStdio,
-        ...(consoleSocket ? { consoleSocket } : {}),
-      });
+      const pid = await deps.runc
+        .create(opts.id, {
+          bundle: opts.bundle,
+          pidFile: path.join(opts.bundle, 'init.pid'),
+          stdio: io.childStdio,
+          ...(consoleSocket ? { consoleSocket } : {}),
+        })
+        .catch(ociRuntimeError('create'));
       io.releaseChildFds();
       c.init.pid = pid;
       c.#watch(c.init);
@@ -134,7 +138,7 @@ export class Container {
     const p = this.process(execId);
     if (!p.state.is('created')) throw failedPrecondition(`process ${execId || this.id} is ${p.state.phase}, not created`);
     if (!execId) {
-      await this.runc.start(this.id);
+      await this.runc.start(this.id).catch(ociRuntimeError('start'));
       this.#oom?.start();
       p.state.transition('running', ['created']);
       this.#deps.events.publish(TaskStartSchema, { containerId: this.id, pid: p.pid });
@@ -146,12 +150,14 @@ export class Container {
     const specPath = path.join(this.bundle, `exec-${execId}.json`);
     const consoleSocket = io.consoleSocketPath;
     try {
-      p.pid = await this.runc.exec(this.id, {
-        processSpecPath: specPath,
-        pidFile: path.join(this.bundle, `exec-${execId}.pid`),
-        stdio: io.childStdio,
-        ...(consoleSocket ? { consoleSocket } : {}),
-      });
+      p.pid = await this.runc
+        .exec(this.id, {
+          processSpecPath: specPath,
+          pidFile: path.join(this.bundle, `exec-${execId}.pid`),
+          stdio: io.childStdio,
+          ...(consoleSocket ? { consoleSocket } : {}),
+        })
+        .catch(ociRuntimeError('exec'));
       await io.attachConsole();
     } catch (err) {
       io.releaseChildFds();
@@ -231,7 +237,13 @@ export class Container {
    * Restores the init process from a checkpoint image (scale to zero's wake): new pipes into the
    * same FIFOs, `runc restore`, and the new pid watched like the first.
    */
-  async restore(opts: { imagePath: string; workPath: string; criuOptions?: CriuConfigOptions }): Promise<number> {
+  async restore(opts: {
+    imagePath: string;
+    workPath: string;
+    criuOptions?: CriuConfigOptions;
+    /** Pages come later from a `criu lazy-pages` daemon serving `workPath` (see src/criu). */
+    lazyPages?: boolean;
+  }): Promise<number> {
     const io = this.init.io;
     io?.reattach();
     try {
@@ -240,9 +252,10 @@ export class Container {
         pidFile: path.join(this.bundle, 'init.pid'),
         imagePath: opts.imagePath,
         workPath: opts.workPath,
-        // The pod's network namespace is live and shared: restore nothing into it (no sysctls,
-        // no conntrack entries), or connections held for the wake lose their NAT state.
+        // The pod's network namespace is live and shared with the sandbox: the process joins it
+        // as it is; nothing from the image (sysctls, conntrack entries) is written into it.
         emptyNs: ['network'],
+        ...(opts.lazyPages ? { lazyPages: true } : {}),
         ...(opts.criuOptions ? { criuOptions: opts.criuOptions } : {}),
         ...(io ? { stdio: io.childStdio } : {}),
       });
@@ -339,6 +352,22 @@ export class Container {
       exitedAt: exitTimestamp(exit),
     });
   }
+}
+
+/**
+ * A failed runc create/start/exec worded as containerd's runc shim words it ("OCI runtime exec
+ * failed: <runc's own message>"): kubelet shows it in events and users search it. The wire message
+ * is the whole cause chain, so runc's error is not chained as the cause (that would repeat runc's
+ * message and add "runc exited with status 1"); it stays whole in `details` for our logs.
+ */
+function ociRuntimeError(command: 'create' | 'start' | 'exec'): (err: unknown) => never {
+  return (err) => {
+    const said = err instanceof ZeropodError ? err.details['runcError'] : undefined;
+    if (!(err instanceof ZeropodError) || typeof said !== 'string') throw err;
+    throw new ZeropodError(err.code, `OCI runtime ${command} failed: ${said}`, {
+      details: { ...err.details, runcFailure: describeError(err) },
+    });
+  };
 }
 
 function waitForPhaseChange(p: TaskProcess): Promise<void> {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** How often a running container's counter is read. */
-export const OOM_POLL_MS = 250;
+export const OOM_POLL_MS = 1000;
 
 /** `oom_kill` from memory.oom_control; 0 when the cgroup is gone or has no such counter. */
 export function readOomKills(memoryDir: string | undefined): number {
