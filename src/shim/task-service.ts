@@ -6,6 +6,8 @@ import { alreadyExists, invalidArgument, notFound, type Logger } from '../base/i
 import type { ServiceImpl } from '../ttrpc/index.ts';
 import { Task } from '../gen/github.com/containerd/containerd/api/runtime/task/v2/shim_pb.js';
 import { Status } from '../gen/github.com/containerd/containerd/api/types/task/task_pb.js';
+import { CheckpointOptionsSchema } from '../gen/github.com/containerd/containerd/api/types/runc/options/oci_pb.js';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Container, type ContainerDeps } from './container.ts';
 import { exitTimestamp, type ProcessPhase } from './process.ts';
@@ -159,6 +161,15 @@ export class TaskService {
         const c = this.#get(req.id);
         if (!req.spec) throw invalidArgument('ExecProcessRequest.spec is empty: expected an OCI process');
         c.addExec(req.execId, req.terminal, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }, req.spec.value);
+        return {};
+      },
+      checkpoint: async (req) => {
+        const c = this.#get(req.id);
+        if (!req.path) throw invalidArgument('CheckpointTaskRequest.path is empty: expected the image directory');
+        const options = req.options?.value.length
+          ? fromBinary(CheckpointOptionsSchema, req.options.value)
+          : create(CheckpointOptionsSchema, {});
+        await c.queue.run(() => c.checkpoint(req.path, options));
         return {};
       },
       resizePty: async (req) => {
