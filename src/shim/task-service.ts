@@ -6,8 +6,8 @@ import { alreadyExists, invalidArgument, notFound, type Logger } from '../base/i
 import type { ServiceImpl } from '../ttrpc/index.ts';
 import { Task } from '../gen/github.com/containerd/containerd/api/runtime/task/v2/shim_pb.js';
 import { Status } from '../gen/github.com/containerd/containerd/api/types/task/task_pb.js';
-import { CheckpointOptionsSchema } from '../gen/github.com/containerd/containerd/api/types/runc/options/oci_pb.js';
-import { create, fromBinary } from '@bufbuild/protobuf';
+import { CheckpointOptionsSchema, ProcessDetailsSchema } from '../gen/github.com/containerd/containerd/api/types/runc/options/oci_pb.js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Container, type ContainerDeps } from './container.ts';
 import { exitTimestamp, type ProcessPhase } from './process.ts';
@@ -131,7 +131,16 @@ export class TaskService {
         const override = this.hooks.pidOverride?.(c);
         if (override) return { processes: [{ pid: override }] };
         const pids = c.init.state.is('running', 'paused') ? await c.runc.ps(c.id) : [];
-        return { processes: pids.map((pid: number) => ({ pid })) };
+        // Exec'd processes carry their exec id, as in containerd's runc shim (`ctr task ps`).
+        const execOf = new Map([...c.execs.values()].map((p) => [p.pid, p.execId]));
+        return {
+          processes: pids.map((pid: number) => {
+            const execId = execOf.get(pid);
+            if (execId === undefined) return { pid };
+            const details = toBinary(ProcessDetailsSchema, create(ProcessDetailsSchema, { execId }));
+            return { pid, info: { typeUrl: ProcessDetailsSchema.typeName, value: details } };
+          }),
+        };
       },
       pause: async (req) => {
         const c = this.#get(req.id);

@@ -6,6 +6,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Cri, ExecStream, readContainerLog, waitForLog } from '../../harness/cri/index.ts';
 import { IMAGES } from '../../harness/images/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
@@ -22,6 +23,7 @@ after(async () => {
 });
 
 const SLEEPER = 'sleep 100000';
+const run = promisify(execFile);
 
 differential('a container with a TTY', async (handler) => {
   const pod = await pods.run(handler, 'tty', [
@@ -132,3 +134,25 @@ differential('a TTY container that exits by itself', async (handler) => {
     await pods.remove(pod);
   }
 }, (o) => assert.deepEqual(o, { exitCode: 4, reason: 'Error', log: ['bye'] }));
+
+differential('a running exec is listed in the task\'s processes with its exec id', async (handler) => {
+  const pod = await pods.run(handler, 'ps', [{ name: 'box', image: IMAGES.busybox, command: ['sh', '-c', SLEEPER] }]);
+  const id = pod.containers.get('box')!;
+  try {
+    const s = await ExecStream.open(cri, { containerId: id, cmd: ['sh', '-c', 'echo up; exec sleep 60'] });
+    try {
+      await s.waitForStdout((o) => o.includes('up'));
+      const { stdout } = await run('ctr', ['-n', 'k8s.io', 'task', 'ps', id]);
+      // "PID INFO" rows: the init (no info) and the exec (exec_id:"<64 hex>").
+      return stdout
+        .split('\n')
+        .slice(1)
+        .filter((l) => l.trim() !== '')
+        .map((l) => l.trim().split(/\s+/)[1]?.replace(/[0-9a-f]{64}/, 'ID'));
+    } finally {
+      s.destroy();
+    }
+  } finally {
+    await pods.remove(pod);
+  }
+}, (o) => assert.deepEqual(o, ['-', 'exec_id:"ID"']));
