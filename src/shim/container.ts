@@ -10,9 +10,7 @@ import {
   OperationQueue,
   alreadyExists,
   failedPrecondition,
-  describeError,
   notFound,
-  ZeropodError,
   type Logger,
 } from '../base/index.ts';
 import type { Reaper } from '../sys/index.ts';
@@ -22,6 +20,7 @@ import type { EventSink } from './events.ts';
 import { ProcessIO, type StdioPaths } from './io.ts';
 import { mountAll, unmountAll, type RootfsMount } from './mount.ts';
 import { TaskProcess, exitTimeNow, exitTimestamp, type ExitInfo } from './process.ts';
+import { ociRuntimeError } from './oci-error.ts';
 import {
   TaskCreateSchema,
   TaskDeleteSchema,
@@ -266,9 +265,6 @@ export class Container {
         pidFile: path.join(this.bundle, 'init.pid'),
         imagePath: opts.imagePath,
         workPath: opts.workPath,
-        // The pod's network namespace is live and shared with the sandbox: the process joins it
-        // as it is; nothing from the image (sysctls, conntrack entries) is written into it.
-        emptyNs: ['network'],
         ...(opts.lazyPages ? { lazyPages: true } : {}),
         ...(opts.tcpEstablished ? { tcpEstablished: true } : {}),
         ...(opts.criuOptions ? { criuOptions: opts.criuOptions } : {}),
@@ -381,7 +377,7 @@ export class Container {
     if (p.state.is('created')) {
       // Exited before its Start returned: the start event and Start's answer go out first, and the
       // exit is stamped when it is handled, as containerd's runc shim stamps such an early exit.
-      await waitForPhaseChange(p);
+      await p.leftCreated();
       await new Promise((r) => setImmediate(r));
       exit = { ...exit, ...exitTimeNow() };
     }
@@ -401,34 +397,6 @@ export class Container {
   }
 }
 
-/**
- * A failed runc create/start/exec worded as containerd's runc shim words it ("OCI runtime exec
- * failed: <runc's own message>"): kubelet shows it in events and users search it. The wire message
- * is the whole cause chain, so runc's error is not chained as the cause (that would repeat runc's
- * message and add "runc exited with status 1"); it stays whole in `details` for our logs.
- */
-function ociRuntimeError(command: 'create' | 'start' | 'exec'): (err: unknown) => never {
-  return (err) => {
-    const said = err instanceof ZeropodError ? err.details['runcError'] : undefined;
-    if (!(err instanceof ZeropodError) || typeof said !== 'string') throw err;
-    throw new ZeropodError(err.code, `OCI runtime ${command} failed: ${said}`, {
-      details: { ...err.details, runcFailure: describeError(err) },
-    });
-  };
-}
-
-function waitForPhaseChange(p: TaskProcess): Promise<void> {
-  return new Promise((resolve) => {
-    const off = p.state.onChange(() => {
-      off();
-      resolve();
-    });
-    setTimeout(() => {
-      off();
-      resolve();
-    }, 5000).unref();
-  });
-}
 
 export interface OciSpec {
   annotations?: Record<string, string>;

@@ -13,15 +13,20 @@
  *   stdin FIFO --PtyWriter--> master <--> slave (container fd 0, 1, 2)
  *   master --tty.ReadStream--copy--> stdout FIFO
  *
+ * containerd may instead name a file (`file:///path`, from `ctr run --log-uri`): stdout and
+ * stderr are then both appended to it. (`binary://` logging drivers are not supported.)
+ *
  * Like containerd's runc shim, the shim also holds a read end of each output FIFO it writes: a
  * containerd that restarts closes its readers, and without ours every write would fail with EPIPE
  * and output would be lost. With it, output waits in the FIFO (then in the pipe, the container
  * blocking as with any slow reader) until the new containerd opens the FIFO again.
  */
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, createWriteStream, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import tty from 'node:tty';
-import { DisposableStack2, describeError, type Logger } from '../base/index.ts';
+import { DisposableStack2, describeError, invalidArgument, unimplemented, type Logger } from '../base/index.ts';
 import { ConsoleSocket } from '../runc/index.ts';
 import { close, dupCloexec, openFifo, pipe, setNonBlocking, setWindowSize, writeSome, type WindowSize } from '../sys/index.ts';
 import { PtyWriter } from './pty-writer.ts';
@@ -46,7 +51,9 @@ export class ProcessIO {
   #stdinWriter: net.Socket | undefined;
   #stdinFifo: net.Socket | undefined;
   #copies: Promise<void>[] = [];
-  readonly #fifos = new Map<1 | 2, net.Socket>();
+  readonly #fifos = new Map<1 | 2, Writable>();
+  /** True when output goes to a file (`file://`): the copies do not end it, dispose does. */
+  #toFile = false;
   readonly #log: Logger;
   #console: ConsoleSocket | undefined;
   /** Our dup of the pty master, for typed input and window sizes. */
@@ -80,6 +87,11 @@ export class ProcessIO {
           writer.on('error', (err) => log.debug('stdin copy ended', { error: err }));
         }
       }
+      const file = fileUri(paths.stdout);
+      if (file !== undefined) {
+        io.#openFile(file, options);
+        return io;
+      }
       for (const [slot, p] of [[1, paths.stdout], [2, paths.stderr]] as const) {
         if (!p) continue;
         io.#holdReadEnd(p);
@@ -95,17 +107,32 @@ export class ProcessIO {
     }
   }
 
+  /** `file://` output: both streams appended to one file, as containerd's runc shim does. */
+  #openFile(file: string, options: ProcessIOOptions): void {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    const out = createWriteStream(file, { flags: 'a', mode: 0o644 });
+    out.on('error', (err) => this.#log.warn('log file write failed', { file, error: describeError(err) }));
+    this.#stack.defer(() => new Promise<void>((resolve) => out.end(resolve)));
+    this.#toFile = true;
+    this.#fifos.set(1, out);
+    if (!options.terminal) {
+      this.#fifos.set(2, out);
+      this.#attach(1, out);
+      this.#attach(2, out);
+    }
+  }
+
   /** A read end of an output FIFO that we never read: writes survive containerd's restarts. */
   #holdReadEnd(path: string): void {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     this.#stack.defer(() => closeSync(fd));
   }
 
-  #attach(slot: 1 | 2, fifo: net.Socket): void {
+  #attach(slot: 1 | 2, fifo: Writable): void {
     const [r, w] = pipe();
     this.#childFds[slot] = w;
     const reader = this.#stack.use(new net.Socket({ fd: r, readable: true, writable: false }), (s) => void s.destroy());
-    this.#copies.push(copy(reader, fifo, this.#log, () => !this.holdOpen));
+    this.#copies.push(copy(reader, fifo, this.#log, () => !this.holdOpen && !this.#toFile));
   }
 
   /** Give this to runc as --console-socket (terminal processes only). */
@@ -139,7 +166,7 @@ export class ProcessIO {
     }
     this.#stack.defer(() => void reader.destroy());
     const out = this.#fifos.get(1);
-    if (out) this.#copies.push(copy(reader, out, this.#log, () => !this.holdOpen));
+    if (out) this.#copies.push(copy(reader, out, this.#log, () => !this.holdOpen && !this.#toFile));
     else reader.resume(); // nobody wants the output: keep the terminal from filling up
     const input = this.#stdinFifo;
     if (input && this.#masterCtl !== undefined) {
@@ -197,6 +224,7 @@ export class ProcessIO {
   /** Ends containerd's FIFOs (the process is gone for good): its readers finish. */
   endFifos(): void {
     this.holdOpen = false;
+    if (this.#toFile) return; // a file has no reader waiting for its end
     for (const fifo of this.#fifos.values()) fifo.end();
   }
 
@@ -218,8 +246,19 @@ export class ProcessIO {
   }
 }
 
+/** The path of a `file://` stdout URI; undefined for a FIFO path; refuses other schemes. */
+export function fileUri(stdout: string): string | undefined {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(stdout);
+  if (!m) return undefined; // a plain path: containerd's FIFO
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === 'fifo') return undefined;
+  if (scheme === 'binary') throw unimplemented('stdio scheme binary:// (a logging binary) is not supported', { details: { stdout } });
+  if (scheme !== 'file') throw invalidArgument(`unknown stdio scheme ${scheme}`, { details: { stdout } });
+  return decodeURIComponent(new URL(stdout).pathname);
+}
+
 /** Copies until `from` ends (or fails: a pty master reports EIO once the last slave closed). */
-function copy(from: net.Socket, to: net.Socket, log: Logger, endAtEof: () => boolean): Promise<void> {
+function copy(from: Readable, to: Writable, log: Logger, endAtEof: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     from.pipe(to, { end: false });
     let finished = false;

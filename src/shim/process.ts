@@ -67,6 +67,23 @@ export class TaskProcess {
     return this.#exit;
   }
 
+  /**
+   * Resolves when the process leaves 'created' (its Start finished, either way), or after
+   * `timeoutMs` should Start never finish.
+   */
+  leftCreated(timeoutMs = 5000): Promise<void> {
+    if (!this.state.is('created')) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        off();
+        clearTimeout(timer);
+        resolve();
+      };
+      const off = this.state.onChange(done);
+      const timer = setTimeout(done, timeoutMs).unref();
+    });
+  }
+
   /** Records the exit; returns false if it was already recorded. */
   recordExit(exit: ExitInfo): boolean {
     if (this.#exit !== undefined) return false;
