@@ -76,7 +76,8 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
   \`runc run -d\` in its own netns with a veth, \`runc checkpoint\` (CRIU options from
   /etc/criu/runc.conf: network-lock skip), then \`runc restore -d\` started while the client retries its
   request every 2 ms: from the start of the restore to the full response. Both sides sit idle 1 s before
-  each checkpoint.
+  each checkpoint, and both delete the checkpoint images right after the restore (kept images left
+  ~1 GiB of dirty page cache to write back during the next cycle and doubled the raw CRIU times).
 - **checkpoint** (ours): the status API's \`lastCheckpointMs\`: the shim's whole scale-down, from the idle
   decision (redirect new connections to the activator, dump with \`--leave-running\`, kill, wait for the
   process to go, \`runc delete\`) to \`scaled-down\`. Baseline: the duration of \`runc checkpoint\`.
@@ -95,4 +96,8 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
   per pod; then wakes of random pods among them.
 - **where the time goes**: the runtime's own span of a restore (ours: the status API's \`lastRestoreMs\`;
   raw: \`runc restore -d\` until it returned) and CRIU's own time (the last timestamp in CRIU's
-  restore.log/dump.log in the work directory).`;
+  restore.log/dump.log in the work directory). "wake − shim restore span" is what a held connection
+  waits after the shim's restore span ends (the activator dials the app, proxies the request, the app
+  answers); "response − runc restore returned" is negative when the app answered before runc exited.
+  "checkpoint − CRIU dump" is everything around CRIU: for ours the redirect to the activator, freeze,
+  runc's own start-up, stopping the process; for raw, runc's own work.`;
