@@ -144,6 +144,38 @@ export class RawContainer {
     ).then(() => performance.now() - started);
   }
 
+  /**
+   * `criu lazy-pages` (a userfaultfd page server reading the images) started, then
+   * `runc restore -d --lazy-pages`: the restore returns before the memory is in. Resolves with the
+   * restore's duration and the daemon's exit (the images must stay until it has served every page).
+   */
+  async restoreLazy(): Promise<{ restoreMs: number; daemonDone: Promise<number> }> {
+    const started = performance.now();
+    const socket = path.join(this.work, 'lazy-pages.socket');
+    await rm(socket, { force: true });
+    const daemon = spawn('criu', ['lazy-pages', '--images-dir', this.images, '--work-dir', this.work, '--log-file', 'lazy-pages.log'], { stdio: 'ignore' });
+    const daemonDone = new Promise<number>((resolve) => {
+      daemon.once('exit', (code) => resolve(code ?? 128));
+      daemon.once('error', () => resolve(127));
+    });
+    let exited = false;
+    void daemonDone.then(() => (exited = true));
+    for (let i = 0; i < 2500 && !existsSync(socket); i++) {
+      if (exited) throw new Error(`criu lazy-pages exited before serving${this.#criuTail('lazy-pages.log')}`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    try {
+      await this.#detached(
+        ['restore', '--detach', '--lazy-pages', '--bundle', this.bundle, '--image-path', this.images, '--work-path', this.work, this.id],
+        'restore.log',
+      );
+    } catch (err) {
+      daemon.kill('SIGKILL');
+      throw err;
+    }
+    return { restoreMs: performance.now() - started, daemonDone };
+  }
+
   /** Removes the checkpoint images (the shim removes its images right after a restore, too). */
   async dropImages(): Promise<void> {
     await rm(this.images, { recursive: true, force: true });
