@@ -130,7 +130,17 @@ export class TaskService {
         // shims after a restart, takes a task with no pids for a leaked one and deletes it.
         const override = this.hooks.pidOverride?.(c);
         if (override) return { processes: [{ pid: override }] };
-        const pids = c.init.state.is('running', 'paused') ? await c.runc.ps(c.id) : [];
+        if (!c.init.state.is('running', 'paused')) return { processes: [] };
+        let pids: number[];
+        try {
+          pids = await c.runc.ps(c.id);
+        } catch (err) {
+          // Running to containerd but without a runc container: asleep (scaled to zero). Its last
+          // pid stands for it, so a containerd that restarts does not delete it as leaked.
+          if ((err as { code?: string }).code !== 'NotFound') throw err;
+          pids = [];
+        }
+        if (pids.length === 0) return { processes: [{ pid: c.init.pid }] };
         // Exec'd processes carry their exec id, as in containerd's runc shim (`ctr task ps`).
         const execOf = new Map([...c.execs.values()].map((p) => [p.pid, p.execId]));
         return {
