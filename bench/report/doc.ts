@@ -47,8 +47,10 @@ ${WHAT}
 
 \`\`\`sh
 npm run bench                 # the full suite (~${Math.max(5, Math.round(d.durationMin))} min): builds, starts the node environment, runs every case
-npm run bench -- --quick      # before you stop: wake/checkpoint of nginx and redis, concurrent wake; 3 runs each
+npm run bench -- --quick      # before you stop (~1 min): wake/checkpoint of nginx and redis, concurrent wake, steady state; 3 runs each
 npm run bench -- --only wake,steady --runs 5   # a subset (writes bench/results/partial.json)
+npm run bench -- --only wake --workloads node1g  # wake case, some workloads (nginx busybox redis node100 node1g)
+npm run bench -- --cleanup    # remove what an interrupted run left behind
 \`\`\`
 
 The full run writes \`bench/results/latest.json\` (one entry per figure: workload, metric, unit, ours
@@ -78,6 +80,10 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
   request every 2 ms: from the start of the restore to the full response. Both sides sit idle 1 s before
   each checkpoint, and both delete the checkpoint images right after the restore (kept images left
   ~1 GiB of dirty page cache to write back during the next cycle and doubled the raw CRIU times).
+- **runc restore --lazy-pages → response** (second baseline, for checkpoint images of 32 MiB and more,
+  which the shim restores with lazy pages): the same checkpoint, then \`criu lazy-pages\` started and
+  \`runc restore -d --lazy-pages\`, timed from the daemon's start (the shim starts it on the wake path
+  too) to the full response; the images are dropped once the daemon has served every page.
 - **checkpoint** (ours): the status API's \`lastCheckpointMs\`: the shim's whole scale-down, from the idle
   decision (redirect new connections to the activator, dump with \`--leave-running\`, kill, wait for the
   process to go, \`runc delete\`) to \`scaled-down\`. Baseline: the duration of \`runc checkpoint\`.

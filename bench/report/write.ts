@@ -60,11 +60,14 @@ export function chartPoints(results: Results): ChartPoint[] {
   const points: ChartPoint[] = [];
   const image = (workload: string, who: 'ours' | 'raw') =>
     results.details.find((d) => d.workload === workload && d.metric === `${who}: checkpoint image`)?.values[0] ?? 0;
+  /** "node-app, 1 GiB heap" at 1050 MiB -> "node-app 1050 MiB": short enough to sit by its point. */
+  const label = (workload: string, mib: number) => `${workload.split(',')[0]} ${mib >= 10 ? mib.toFixed(0) : mib.toFixed(1)} MiB`;
   for (const f of results.figures.filter((f) => f.metric === 'wake → full response')) {
     const o = summarize(f.ours);
     const b = summarize(f.baseline);
-    if (o.n > 0) points.push({ label: f.workload, series: 'ours', x: image(f.workload, 'ours'), ...o });
-    if (b.n > 0) points.push({ label: f.workload, series: 'raw', x: image(f.workload, 'raw'), ...b });
+    const lazy = f.baselineName.includes('lazy');
+    if (o.n > 0 && !lazy) points.push({ label: label(f.workload, image(f.workload, 'ours')), series: 'ours', x: image(f.workload, 'ours'), ...o });
+    if (b.n > 0) points.push({ label: f.workload, series: lazy ? 'raw lazy' : 'raw', x: image(f.workload, 'raw'), ...b });
   }
   return points;
 }
