@@ -82,6 +82,11 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       }
       const up = (await getStatus(pod.id)).find((s) => s.container === cid);
       if (!up) throw new Error(`${w.id}: the shim no longer reports container ${cid}`);
+      if (up.failedRestores !== down.failedRestores) {
+        // The shim fell back to a fresh start (memory lost): not a wake from a checkpoint.
+        ctx.results.failures.push(`ours ${w.id} wake ${i + 1}: the restore failed and the shim started the app afresh (${up.lastError ?? 'no error recorded'})`);
+        wake = undefined;
+      }
       if (i >= 0 && wake !== undefined) {
         out.wakeMs.push(wake);
         out.checkpointMs.push(down.lastCheckpointMs ?? NaN);
