@@ -4,7 +4,17 @@
  */
 import { execFile } from 'node:child_process';
 import { internal, notFound } from '../base/index.ts';
-import { deleteRuleset, parseCounter, redirectOff, redirectOn, replaceRuleset, type ContainerRules } from './rules.ts';
+import {
+  deleteRuleset,
+  holdConnections,
+  parseCounter,
+  redirectOff,
+  redirectOn,
+  releaseConnections,
+  replaceRuleset,
+  type ContainerRules,
+  type HeldConnection,
+} from './rules.ts';
 
 function run(netnsPath: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -40,6 +50,14 @@ export class NftTable {
 
   async unredirect(): Promise<void> {
     await run(this.netnsPath, ['-f', '-'], redirectOff(this.rules.table));
+  }
+
+  async hold(conns: readonly HeldConnection[]): Promise<void> {
+    if (conns.length > 0) await run(this.netnsPath, ['-f', '-'], holdConnections(this.rules.table, conns));
+  }
+
+  async release(): Promise<void> {
+    await run(this.netnsPath, ['-f', '-'], releaseConnections(this.rules.table));
   }
 
   /** Packets counted as activity so far. */

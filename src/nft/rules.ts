@@ -12,6 +12,9 @@
  *     chain wake          (nat, prerouting)     redirects new connections for ports in `asleep`
  *     chain wake_local    (nat, output)         the same for clients inside the pod, except the
  *                         activator's own dials (marked sockets)
+ *     set held4/held6     connections the sleeping app had open (remote . port . local . port):
+ *                         their packets are dropped while it sleeps, so the kernel does not answer
+ *                         with a reset and the peer's retransmissions find the restored socket
  *
  * The redirect rules never change while the container lives: sleeping and waking only fill and
  * empty the `asleep` set. Flushing the NAT rules instead (measured here) broke the replies of
@@ -44,6 +47,13 @@ export function createRuleset(r: ContainerRules, activatorPorts: readonly number
   set quiet4 { type ipv4_addr; flags interval; auto-merge; ${set(r.quiet4)} }
   set quiet6 { type ipv6_addr; flags interval; auto-merge; ${set(r.quiet6)} }
   set asleep { type inet_service; }
+  set held4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; }
+  set held6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }
+  chain hold {
+    type filter hook input priority -10; policy accept;
+    ip saddr . tcp sport . ip daddr . tcp dport @held4 drop
+    ip6 saddr . tcp sport . ip6 daddr . tcp dport @held6 drop
+  }
   counter activity { }
   chain input {
     type filter hook input priority filter; policy accept;
@@ -78,6 +88,25 @@ export function redirectOff(table: string): string {
 
 export function deleteRuleset(table: string): string {
   return `delete table inet ${table}\n`;
+}
+
+export interface HeldConnection {
+  family: 4 | 6;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** Starts dropping the packets of these connections (remote -> local). */
+export function holdConnections(table: string, conns: readonly HeldConnection[]): string {
+  return conns
+    .map((c) => `add element inet ${table} held${c.family} { ${c.remoteAddress} . ${c.remotePort} . ${c.localAddress} . ${c.localPort} }`)
+    .join('\n') + '\n';
+}
+
+export function releaseConnections(table: string): string {
+  return `flush set inet ${table} held4\nflush set inet ${table} held6\n`;
 }
 
 /** Parses `nft -j list counter ...` output into the packet count. */

@@ -265,6 +265,10 @@ export class Container {
         pidFile: path.join(this.bundle, 'init.pid'),
         imagePath: opts.imagePath,
         workPath: opts.workPath,
+        // The pod's network namespace is live and shared with the sandbox: the process joins it
+        // as it is; nothing from the image (conntrack entries, sysctls) is written into it, which
+        // fails (EBUSY) for entries that still exist.
+        emptyNs: ['network'],
         ...(opts.lazyPages ? { lazyPages: true } : {}),
         ...(opts.tcpEstablished ? { tcpEstablished: true } : {}),
         ...(opts.criuOptions ? { criuOptions: opts.criuOptions } : {}),

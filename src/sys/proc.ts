@@ -40,6 +40,41 @@ export function parseProcNetTcp(text: string, family: IpFamily): ListeningSocket
   return out;
 }
 
+export interface TcpConnection {
+  family: IpFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** The kernel's state number as hex ('01' ESTABLISHED, '08' CLOSE_WAIT, ...). */
+  state: string;
+  inode: number;
+}
+
+/** Every non-listening TCP socket in a /proc/<pid>/net/tcp{,6} text. */
+export function parseProcNetTcpConnections(text: string, family: IpFamily): TcpConnection[] {
+  const out: TcpConnection[] = [];
+  const width = family === 4 ? 8 : 32;
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[3] === TCP_LISTEN) continue;
+    const [la = '', lp = ''] = (f[1] ?? '').split(':');
+    const [ra = '', rp = ''] = (f[2] ?? '').split(':');
+    const inode = Number(f[9]);
+    if (la.length !== width || ra.length !== width || !Number.isInteger(inode)) continue;
+    out.push({
+      family,
+      localAddress: formatIp({ family, bytes: decodeProcAddr(la) }),
+      localPort: parseInt(lp, 16),
+      remoteAddress: formatIp({ family, bytes: decodeProcAddr(ra) }),
+      remotePort: parseInt(rp, 16),
+      state: f[3] ?? '',
+      inode,
+    });
+  }
+  return out;
+}
+
 function decodeProcAddr(hex: string): Uint8Array {
   const bytes = new Uint8Array(hex.length / 2);
   const view = new DataView(bytes.buffer);
@@ -103,6 +138,22 @@ export async function listeningTcpPorts(pid: number | 'self'): Promise<Listening
   });
   const [tcp, tcp6] = await Promise.all([v4, readOptional(`/proc/${pid}/net/tcp6`)]);
   return [...parseProcNetTcp(tcp, 4), ...parseProcNetTcp(tcp6 ?? '', 6)];
+}
+
+/** Connected TCP sockets held by the processes `pids` (all in one network namespace). */
+export async function connectedTcpSockets(pids: readonly number[]): Promise<TcpConnection[]> {
+  if (pids.length === 0) return [];
+  const first = pids[0]!;
+  const [tcp, tcp6, ...inodeSets] = await Promise.all([
+    readOptional(`/proc/${first}/net/tcp`),
+    readOptional(`/proc/${first}/net/tcp6`),
+    ...pids.map((pid) => socketInodes(pid).catch(() => new Set<number>())),
+  ]);
+  const owned = new Set<number>();
+  for (const set of inodeSets) for (const i of set as Set<number>) owned.add(i);
+  return [...parseProcNetTcpConnections((tcp as string | undefined) ?? '', 4), ...parseProcNetTcpConnections((tcp6 as string | undefined) ?? '', 6)].filter(
+    (c) => owned.has(c.inode),
+  );
 }
 
 /** Inodes of the sockets among `pid`'s open fds. */

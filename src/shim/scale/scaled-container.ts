@@ -9,13 +9,13 @@
  *                  +-------------------------------------------------------------+
  *   any -> stopped (killed, deleted)
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
 import { NftTable, tableName } from '../../nft/index.ts';
 import { criuSupportsDirtyTracking, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
-import { ownListeningTcpPorts } from '../../sys/index.ts';
+import { connectedTcpSockets, listeningTcpPorts, socketInodes, type TcpConnection } from '../../sys/index.ts';
 import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
@@ -56,6 +56,18 @@ export interface ScaleDeps {
 }
 
 const MAX_CHECKPOINT_FAILURES = 5;
+
+/** TCP ports listened on by sockets that these processes (one network namespace) hold. */
+async function listeningPortsOf(pids: readonly number[]): Promise<number[]> {
+  if (pids.length === 0) return [];
+  const [listening, ...owned] = await Promise.all([
+    listeningTcpPorts(pids[0]!).catch(() => []),
+    ...pids.map((p) => socketInodes(p).catch(() => new Set<number>())),
+  ]);
+  const inodes = new Set<number>();
+  for (const set of owned as Set<number>[]) for (const i of set) inodes.add(i);
+  return (listening as { inode: number; port: number }[]).filter((l) => inodes.has(l.inode)).map((l) => l.port);
+}
 /** Page images from this size on are restored lazily (measured: below it the daemon costs more than it saves). */
 const LAZY_PAGES_MIN_BYTES = 32 * 2 ** 20;
 
@@ -75,6 +87,10 @@ export class ScaledContainer {
   #wake: Promise<void> | undefined;
   #expectExit = false;
   #frozen = false;
+  /** Connections dumped with their TCP state (restore must use tcp-established). */
+  #heldConnections = 0;
+  /** Whether the last dump left the process running (it can still serve if the dump is dropped). */
+  #leftRunning = true;
   #lazy: LazyPagesDaemon | undefined;
   /** The last lazy-pages daemon's exit: the next dump must not start while it still reads. */
   #lazyDone: Promise<number> | undefined;
@@ -134,9 +150,9 @@ export class ScaledContainer {
     if (mapped && mapped.length > 0) return [...mapped];
     // Wait for the app to listen: backoff from 50 ms, for up to a minute.
     for (let delay = 50, waited = 0; waited < 60_000; waited += delay, delay = Math.min(delay * 2, 2000)) {
-      const pid = this.container.init.pid;
-      const ports = await ownListeningTcpPorts(pid).catch(() => []);
-      const unique = [...new Set(ports.map((p) => p.port))].sort((a, b) => a - b);
+      // Any process of the container may be the listener (a daemon forks away from the init).
+      const ports = await listeningPortsOf(this.#containerPids(true));
+      const unique = [...new Set(ports)].sort((a, b) => a - b);
       if (unique.length > 0) return unique;
       if (this.state.is('stopped')) break;
       await sleep(delay);
@@ -200,16 +216,13 @@ export class ScaledContainer {
       // the dumps here); after the dump the container is either thawed (abort) or deleted.
       this.#marks.prepared = performance.now();
       this.#freezerDir = cgroupDirsOf(this.container.init.pid).get('freezer');
-      await this.container.runc.pause(this.container.id);
-      this.#frozen = true;
+      const held = (await connectedTcpSockets(this.#containerPids()).catch(() => [])).filter((c) => c.state === '01');
+      if (held.length === 0) {
+        await this.container.runc.pause(this.container.id);
+        this.#frozen = true;
+      }
       this.#marks.frozen = performance.now();
-      await this.container.runc.checkpoint(this.container.id, {
-        imagePath: this.imagePath,
-        workPath: this.workPath,
-        leaveRunning: true,
-        tcpSkipInFlight: true,
-        criuOptions: { networkLock: 'skip' },
-      });
+      await this.#dump(held);
     } catch (err) {
       this.stats.failedCheckpoints++;
       this.#consecutiveFailures++;
@@ -221,7 +234,7 @@ export class ScaledContainer {
       });
       return this.#abort('checkpoint failed');
     }
-    if (activator.accepted > 0) {
+    if (activator.accepted > 0 && this.#leftRunning) {
       // Someone came while the image was written: the process is still alive, serve from it.
       rmSync(this.imagePath, { recursive: true, force: true });
       return this.#abort('a connection arrived during the checkpoint');
@@ -229,6 +242,55 @@ export class ScaledContainer {
     // Idle and dumped: stop the process; the pod stays Running.
     this.#marks.dumped = performance.now();
     await this.#stopProcess(started, 'scaled down');
+  }
+
+  /**
+   * The dump. Connections the app holds open (to a database, from a keep-alive client) are dumped
+   * with their TCP state and held while it sleeps: their packets are dropped (no reset from our
+   * kernel) until the restore puts the sockets back. If CRIU cannot dump them, they are dumped
+   * closed instead (the app sees them closed after the wake, as with the original).
+   */
+  async #dump(held: readonly TcpConnection[]): Promise<void> {
+    const base = { imagePath: this.imagePath, workPath: this.workPath, leaveRunning: true, tcpSkipInFlight: true };
+    this.#leftRunning = true;
+    if (held.length === 0) {
+      this.#heldConnections = 0;
+      await this.container.runc.checkpoint(this.container.id, { ...base, criuOptions: { networkLock: 'skip' } });
+      return;
+    }
+    await this.#nft?.hold(held);
+    try {
+      // Not --leave-running, and not frozen by us first: CRIU must kill the process itself while
+      // its sockets are still in repair mode, so they close silently. Killed by us afterwards they
+      // send FINs and linger in TIME_WAIT (seen here), and the restore cannot put them back. A
+      // connection during this dump waits for the restore.
+      await this.container.runc.checkpoint(this.container.id, {
+        ...base,
+        leaveRunning: false,
+        tcpEstablished: true,
+        criuOptions: { networkLock: 'skip' },
+      });
+      this.#heldConnections = held.length;
+      this.#leftRunning = false;
+    } catch (err) {
+      await this.#nft?.release();
+      this.#log.warn('dumping open connections failed: dumping them closed', { connections: held.length, error: describeError(err) });
+      rmSync(this.imagePath, { recursive: true, force: true });
+      mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
+      await this.container.runc.checkpoint(this.container.id, { ...base, criuOptions: { networkLock: 'skip', tcpClose: true } });
+      this.#heldConnections = 0;
+    }
+  }
+
+  /** The container's processes, from its freezer cgroup (just the init if that is unknown). */
+  #containerPids(lookup = false): number[] {
+    const dir = lookup ? cgroupDirsOf(this.container.init.pid).get('freezer') : this.#freezerDir;
+    try {
+      if (dir) return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch (err) {
+      this.#log.debug('cannot list the container processes', { error: describeError(err) });
+    }
+    return [this.container.init.pid];
   }
 
   /** Ends the app's process (its exit is ours, not containerd's) and enters scaled-down. */
@@ -308,6 +370,10 @@ export class ScaledContainer {
   }
 
   async #abort(reason: string): Promise<void> {
+    if (this.#heldConnections > 0) {
+      await this.#nft?.release();
+      this.#heldConnections = 0;
+    }
     if (this.#frozen) {
       // runc must learn the container runs again (its state says paused): resume through runc.
       await this.container.runc.resume(this.container.id).catch((err: unknown) => {
@@ -356,6 +422,10 @@ export class ScaledContainer {
     }
     if (this.container.init.io) this.container.init.io.holdOpen = false;
     await this.#nft?.unredirect();
+    if (this.#heldConnections > 0) {
+      await this.#nft?.release(); // the sockets are back: let the peers' packets in
+      this.#heldConnections = 0;
+    }
     this.stats.restores++;
     this.stats.lastRestoreMs = Math.round(performance.now() - started);
     this.#idle.touch(performance.now());
@@ -381,6 +451,7 @@ export class ScaledContainer {
       await this.container.recreate();
       return;
     }
+    this.#dropNetnsState();
     let lastErr: unknown;
     for (let attempt = 1; attempt <= 2; attempt++) {
       // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
@@ -390,6 +461,7 @@ export class ScaledContainer {
           imagePath: this.imagePath,
           workPath: this.workPath,
           criuOptions: { networkLock: 'skip' },
+          ...(this.#heldConnections > 0 ? { tcpEstablished: true } : {}),
           ...(lazy ? { lazyPages: true } : {}),
         });
         if (lazy) this.#lazy = lazy;
@@ -400,14 +472,35 @@ export class ScaledContainer {
         this.stats.failedRestores++;
         this.stats.lastError = describeError(err);
         this.#log.error('restore failed', { attempt, error: this.stats.lastError });
+        // Keep each attempt's log: CRIU writes restore.log afresh every time.
+        renameSync(path.join(this.workPath, 'restore.log'), path.join(this.workPath, `restore-failed-${attempt}.log`));
         await this.container.runc.delete(this.container.id, { force: true }).catch(() => undefined);
       }
     }
     this.stats.freshStarts++;
+    if (this.#heldConnections > 0) {
+      await this.#nft?.release(); // those connections died with the image: let the peers hear so
+      this.#heldConnections = 0;
+    }
     this.#log.error('restore failed twice: starting the container afresh; its memory state is lost', {
       error: describeError(lastErr),
     });
     await this.container.recreate();
+  }
+
+  /**
+   * The pod's network namespace lives on while the app sleeps, with its conntrack entries (those of
+   * held connections among them). CRIU would write the dumped entries back and fail (EBUSY) on the
+   * ones that still exist: the namespace's own state is the truth, so the image's copy goes.
+   */
+  #dropNetnsState(): void {
+    try {
+      for (const f of readdirSync(this.imagePath)) {
+        if (/^netns-(ct|exp)-\d+\.img$/.test(f)) rmSync(path.join(this.imagePath, f));
+      }
+    } catch (err) {
+      this.#log.debug('no image to prune', { error: describeError(err) });
+    }
   }
 
   /** Size of the dump's page images (what a full restore must read before it returns). */

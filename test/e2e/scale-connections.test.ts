@@ -1,0 +1,68 @@
+/**
+ * The field report's complaint: a sleeping app lost its outbound connections (the original dumps
+ * them closed). Ours dumps them with their TCP state and holds them while the app sleeps; data the
+ * peer sent meanwhile arrives after the wake, on the same connection.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type net from 'node:net';
+import { IMAGES } from '../../harness/images/index.ts';
+import { waitForLog } from '../../harness/cri/index.ts';
+import { httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
+import { listenInNetns } from '../../src/netns/index.ts';
+import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
+
+const f = new ScaleFixture();
+before(() => f.setUp());
+after(() => f.tearDown());
+
+test('an outbound connection survives sleep and wake; data sent during the sleep is delivered', async () => {
+  // The "database": a server on the client host that the app connects to and that talks later.
+  const server = await listenInNetns(f.client.netnsPath, { host: f.client.address, port: 9000 });
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  try {
+    const pod = await f.runPod({
+      name: 'scale-outbound',
+      handler: 'zeropod',
+      annotations: scaleAnnotations('1s'),
+      containers: [
+        {
+          name: 'app',
+          image: IMAGES.nodeApp,
+          seccomp: 'runtime/default',
+          // An HTTP port to wake it by, and an outbound connection whose data it prints.
+          command: [
+            'node',
+            '-e',
+            `require('http').createServer((q, r) => r.end('ok')).listen(8080);
+             const c = require('net').connect(9000, '${f.client.address}');
+             c.on('data', (d) => process.stdout.write(d));
+             c.on('close', () => console.log('connection closed'));
+             c.on('error', (e) => console.log('connection error ' + e.message));`,
+          ],
+        },
+      ],
+    });
+    const id = pod.containers.get('app')!;
+    const peer = await accepted;
+    let peerError: Error | undefined;
+    peer.on('error', (err) => (peerError = err));
+    peer.write('before-sleep\n');
+    await waitForLog(pod, 'app', (l) => l.some((x) => x.text.includes('before-sleep')));
+    await waitForPhase(id, 'scaled-down');
+    assert.deepEqual(pidsInContainer(id), [], 'the app sleeps');
+    peer.write('during-sleep\n'); // dropped by the node and retransmitted: no reset
+    assert.equal((await httpGetFrom(f.client, pod.ip, 8080)).status, 200, 'a request wakes it');
+    peer.write('after-wake\n');
+
+    const lines = await waitForLog(pod, 'app', (l) => l.some((x) => x.text.includes('after-wake')), 15_000);
+    const texts = lines.map((l) => l.text);
+    assert.ok(texts.includes('during-sleep'), `data sent during the sleep arrived: ${JSON.stringify(texts)}`);
+    assert.ok(!texts.some((t) => t.startsWith('connection ')), 'the app never saw its connection close or fail');
+    assert.equal(peerError, undefined, 'the peer never saw a reset');
+    assert.equal(peer.destroyed, false, 'the connection is still open');
+    peer.destroy();
+  } finally {
+    server.close();
+  }
+});
