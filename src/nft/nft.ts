@@ -26,6 +26,8 @@ function run(netnsPath: string, args: string[], input?: string): Promise<string>
       }
       reject(internal(`nft failed: ${msg}`, { cause: err, details: { netnsPath, args } }));
     });
+    // nft may exit (an error) before reading its input: the exit callback reports that, not EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }
