@@ -2,13 +2,15 @@
 // to read and no module resolution at start-up). Node runs the bundle; koffi stays external
 // because it loads its native binary relative to its own package.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const binDir = path.join(root, 'src/bin');
 const entries = existsSync(binDir) ? readdirSync(binDir).filter((f) => f.endsWith('.ts')) : [];
 mkdirSync(path.join(root, 'dist'), { recursive: true });
+// Chunk names carry content hashes: drop the previous build's (running daemons loaded theirs).
+rmSync(path.join(root, 'dist', 'chunks'), { recursive: true, force: true });
 for (const entry of entries) {
   const name = entry.replace(/\.ts$/, '');
   const outfile = path.join(root, 'dist', `${name}.mjs`);
@@ -30,10 +32,17 @@ for (const entry of entries) {
     },
     logLevel: 'warning',
   });
-  // The executable containerd finds on PATH; the .mjs behind it makes Node load it as ESM.
+  // The executable containerd finds on PATH: the shell launcher beside the entry if there is one
+  // (src/bin/<name>.sh), else a symlink to the bundle (the .mjs makes Node load it as ESM).
   const launcher = path.join(root, 'dist', name);
   rmSync(launcher, { force: true });
-  symlinkSync(`${name}.mjs`, launcher);
+  const sh = path.join(binDir, `${name}.sh`);
+  if (existsSync(sh)) {
+    copyFileSync(sh, launcher);
+    chmodSync(launcher, 0o755);
+  } else {
+    symlinkSync(`${name}.mjs`, launcher);
+  }
   chmodSync(outfile, 0o755);
   console.log(`built dist/${name}.mjs`);
 }

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       return process.exit(0);
     }
     case 'serve': {
-      const [{ serve, statusSocketPath }, { scaleExtension }] = await Promise.all([
+      const [{ serve, statusSocketPath, grouping, NODE_GROUP }, { scaleExtension }] = await Promise.all([
         import('../shim/index.ts'),
         import('../shim/scale/index.ts'),
       ]);
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
         scaleExtension({
           imageRoot: `/var/lib/zeropod-ts/images/${flags.namespace}`,
           workRoot: '/run/zeropod/work',
-          statusSocket: statusSocketPath(flags.namespace, flags.id),
+          statusSocket: statusSocketPath(flags.namespace, grouping() === 'node' ? NODE_GROUP : flags.id),
         }),
       ]);
     }

@@ -20,3 +20,26 @@ export function statusSocketPath(namespace: string, group: string): string {
   const h = createHash('sha256').update(`${namespace}\0${group}`).digest('hex').slice(0, 32);
   return path.join(SHIM_RUN_DIR, 'status', `${h}.sock`);
 }
+
+/**
+ * How pods map to shim daemons. `node` (default): one daemon per containerd namespace on the node
+ * serves every pod (a Node.js process per pod costs ~30 MiB and ~200 ms of start-up each); `pod`:
+ * one daemon per pod, like containerd's runc shim (isolation: a crash touches one pod).
+ * Set with ZEROPOD_SHIM_GROUPING in containerd's environment.
+ */
+export type Grouping = 'node' | 'pod';
+
+export function grouping(): Grouping {
+  return process.env['ZEROPOD_SHIM_GROUPING'] === 'pod' ? 'pod' : 'node';
+}
+
+/** The group name of the node-wide daemon. */
+export const NODE_GROUP = '__node__';
+
+/**
+ * Files the node-wide daemon writes once it serves: `<prefix>.pid` and `<prefix>.addr` (its task
+ * socket). The launcher's shell fast path answers `start` from them without starting Node.js.
+ */
+export function nodeDaemonMarker(namespace: string): string {
+  return path.join(SHIM_RUN_DIR, 's', `node-${namespace}`);
+}

@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { internal, invalidArgument } from '../base/index.ts';
 import { daemonArgv, type ShimFlags } from './flags.ts';
-import { taskSocketPath } from './paths.ts';
+import { grouping, NODE_GROUP, taskSocketPath } from './paths.ts';
 
 const groupAnnotations = ['io.containerd.runc.v2.group', 'io.kubernetes.cri.sandbox-id'];
 
@@ -30,7 +30,7 @@ export function groupOf(bundle: string, id: string): string {
 
 /** Returns the address containerd should use (`unix://...`). */
 export async function start(flags: ShimFlags, entry: string): Promise<string> {
-  const group = groupOf(flags.bundle, flags.id);
+  const group = grouping() === 'node' ? NODE_GROUP : groupOf(flags.bundle, flags.id);
   const sock = taskSocketPath(flags.address, flags.namespace, group);
   mkdirSync(path.dirname(sock), { recursive: true, mode: 0o711 });
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -45,7 +45,7 @@ export async function start(flags: ShimFlags, entry: string): Promise<string> {
       if (!(await answers(sock))) unlinkSync(sock);
       continue;
     }
-    spawnDaemon(flags, entry, server);
+    spawnDaemon(flags, entry, server, sock);
     // Not server.close(): libuv unlinks a bound socket's path on close. The process exits instead,
     // leaving the daemon the only holder of the socket.
     return `unix://${sock}`;
@@ -53,7 +53,7 @@ export async function start(flags: ShimFlags, entry: string): Promise<string> {
   throw internal(`could not claim the task socket ${sock}`);
 }
 
-function spawnDaemon(flags: ShimFlags, entry: string, server: net.Server): void {
+function spawnDaemon(flags: ShimFlags, entry: string, server: net.Server, sock: string): void {
   // Node exposes no public accessor for a listening socket's fd; the handle's fd is stable on Linux.
   const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw internal('cannot get the listening socket fd');
@@ -61,7 +61,7 @@ function spawnDaemon(flags: ShimFlags, entry: string, server: net.Server): void 
     cwd: flags.bundle,
     detached: true, // own session: the daemon outlives containerd restarts
     stdio: ['ignore', 'ignore', 'ignore', fd],
-    env: { ...process.env, ZEROPOD_SHIM_LISTEN_FD: '3' },
+    env: { ...process.env, ZEROPOD_SHIM_LISTEN_FD: '3', ZEROPOD_SHIM_SOCKET: sock },
   });
   child.unref();
 }

@@ -1,0 +1,24 @@
+#!/bin/sh
+# containerd-shim-zeropod-v2 launcher (installed as the shim binary). `start` for a pod when the
+# node-wide daemon already serves is answered here in a few milliseconds, without starting Node.js
+# (containerd runs `start` for every container of every pod); everything else runs the bundle.
+if [ "${ZEROPOD_SHIM_GROUPING:-node}" = node ]; then
+  ns= last= prev=
+  for a in "$@"; do
+    case "$prev" in -namespace | --namespace) ns=$a ;; esac
+    case "$a" in -namespace=* | --namespace=*) ns=${a#*=} ;; esac
+    prev=$a
+    last=$a
+  done
+  if [ "$last" = start ] && [ -n "$ns" ]; then
+    m=${ZEROPOD_SHIM_RUN_DIR:-/run/zeropod}/s/node-$ns
+    if [ -r "$m.pid" ] && [ -r "$m.addr" ]; then
+      pid=$(cat "$m.pid") addr=$(cat "$m.addr")
+      if [ -S "$addr" ] && grep -q containerd-shim-zeropod "/proc/$pid/cmdline" 2>/dev/null; then
+        printf 'unix://%s' "$addr"
+        exit 0
+      fi
+    fi
+  fi
+fi
+exec node "$(dirname "$(readlink -f "$0")")/containerd-shim-zeropod-v2.mjs" "$@"
