@@ -8,7 +8,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Cri, readContainerLog, waitForLog, type RunningPod } from '../../harness/cri/index.ts';
 import { IMAGES } from '../../harness/images/index.ts';
@@ -19,6 +19,8 @@ const run = promisify(execFile);
 const CONTAINERD_CTL = new URL('../../harness/env/containerd-ctl.sh', import.meta.url).pathname;
 /** containerd's log inside the environment (with the shims' log lines). */
 const CONTAINERD_LOG = '/var/log/zeropod/containerd.log';
+/** Where the node-wide shim daemon logs (a per-pod shim logs through containerd instead). */
+const SHIM_LOG = '/var/log/zeropod/shim-k8s.io.log';
 
 function readFrom(file: string, offset: number): string {
   const fd = openSync(file, 'r');
@@ -77,6 +79,7 @@ differential('containerd restarted while the pod runs', async (handler) => {
     }
 
     const logFrom = statSync(CONTAINERD_LOG).size;
+    const shimLogFrom = existsSync(SHIM_LOG) ? statSync(SHIM_LOG).size : 0;
     const during = await cri.waitForExit(pod.containers.get('during')!);
     const afterRestart = await cri.containerStatus(main);
     const exec = await cri.execSync(main, ['sh', '-c', 'echo alive; echo after-restart > /proc/1/fd/1']);
@@ -92,7 +95,11 @@ differential('containerd restarted while the pod runs', async (handler) => {
     const shimLogsAfterRestart =
       handler === 'zeropod' && shim !== undefined
         ? await eventually('shim log lines after the restart', () =>
-            readFrom(CONTAINERD_LOG, logFrom).includes(`"pid":${shim},"container":"${main}"`) ? true : undefined,
+            (readFrom(CONTAINERD_LOG, logFrom) + (existsSync(SHIM_LOG) ? readFrom(SHIM_LOG, shimLogFrom) : '')).includes(
+              `"pid":${shim},"container":"${main}"`,
+            )
+              ? true
+              : undefined,
           ).catch(() => false)
         : undefined;
     return {

@@ -122,12 +122,20 @@ export function processesMentioning(needle: string): number[] {
 
 /** The shim serving a pod: the long-running process whose command line names the sandbox id. */
 export function shimPids(pod: RunningPod): number[] {
-  return procEntries()
+  const byId = procEntries()
     .filter((p) => {
       const argv = readProc(p, 'cmdline').split('\0');
       return argv.some((a) => a.includes('containerd-shim')) && argv.includes(pod.id) && !argv.includes('delete');
     })
     .map(Number);
+  if (byId.length > 0) return byId;
+  // Our node-wide daemon (the default grouping) serves every zeropod pod; it names its pid here.
+  try {
+    const pid = Number(readFileSync('/run/zeropod/s/node-k8s.io.pid', 'utf8'));
+    return readProc(String(pid), 'cmdline').includes('containerd-shim-zeropod') ? [pid] : [];
+  } catch {
+    return []; // no node-wide daemon: the pod has no zeropod shim
+  }
 }
 
 /** Mount points (this mount namespace) that name one of `ids`. */
