@@ -14,6 +14,7 @@ import { RawContainer, criuLogMs } from '../lib/baseline.ts';
 import { request, type Protocol, type Target } from '../lib/client.ts';
 import { dirMiB } from '../lib/fsutil.ts';
 import { SCALEDOWN, getStatus, waitPhase, type ScaledStatus } from '../lib/pods.ts';
+import { shimPhases } from '../lib/shim-log.ts';
 import { containerSpec, type Workload } from '../lib/workloads.ts';
 
 export interface WakeSeries {
@@ -29,6 +30,8 @@ export interface WakeSeries {
   checkpointOverheadMs: number[];
   imageMiB: number;
   note: string;
+  /** The shim's logged checkpoint phases (prepareMs, freezeMs, dumpMs, stopMs...), counted cycles only. */
+  checkpointPhases: Record<string, number[]>;
 }
 
 const MAX_FAILURES = 3;
@@ -47,6 +50,7 @@ const empty = (): WakeSeries => ({
   checkpointOverheadMs: [],
   imageMiB: 0,
   note: '',
+  checkpointPhases: {},
 });
 
 export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
@@ -103,6 +107,10 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       }
       prev = up;
       ctx.log(`  ours ${w.id} #${i + 1}: checkpoint ${down.lastCheckpointMs} ms, wake ${wake?.toFixed(1) ?? 'FAILED'} ms (shim restore ${up.lastRestoreMs} ms)`);
+    }
+    // The first 'scaled down' is the warm-up cycle's.
+    for (const rec of shimPhases(cid, 'scaled down').slice(1, ctx.runs + 1)) {
+      for (const [k, v] of Object.entries(rec)) if (k !== 'durationMs') (out.checkpointPhases[k] ??= []).push(v);
     }
   } finally {
     await ctx.pods.remove(pod);
@@ -243,6 +251,7 @@ export async function wakeCase(ctx: Ctx, w: Workload): Promise<void> {
   }
   res.detail(w.label, 'ours: CRIU dump (dump.log)', 'ms', o.criuDumpMs);
   res.detail(w.label, 'ours: checkpoint − CRIU dump', 'ms', o.checkpointOverheadMs);
+  for (const [phase, values] of Object.entries(o.checkpointPhases)) res.detail(w.label, `ours: checkpoint phase ${phase} (shim log)`, 'ms', values);
   res.detail(w.label, 'raw: CRIU dump (dump.log)', 'ms', r.criuDumpMs);
   res.detail(w.label, 'raw: runc checkpoint − CRIU dump', 'ms', r.checkpointOverheadMs);
   res.detail(w.label, 'ours: checkpoint image', 'MiB', [o.imageMiB]);
