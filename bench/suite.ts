@@ -3,6 +3,7 @@
  *   node --import tsx bench/suite.ts [--quick] [--runs N] [--only case,case]
  *   [--density N]  (pods in the density case, default 100)
  *   [--workloads a,b]  (wake case: nginx, busybox, redis, node100, node1g)
+ *   --into-latest  (with --only) replace those cases' figures in latest.json and the doc, keep the rest
  *   --cleanup      only remove what an interrupted run left (bench-* pods, zpb* namespaces, links, runc containers)
  * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density.
  * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
@@ -26,6 +27,7 @@ import { writeReports } from './report/write.ts';
 
 interface Args {
   quick: boolean;
+  intoLatest: boolean;
   cleanup: boolean;
   workloads: string[] | undefined;
   density: number;
@@ -49,7 +51,9 @@ function parseArgs(argv: string[]): Args {
   const wAt = argv.indexOf('--workloads');
   const workloads = wAt >= 0 ? (argv[wAt + 1] ?? '').split(',').filter(Boolean) : undefined;
   for (const w of workloads ?? []) if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
-  return { quick, cleanup: argv.includes('--cleanup'), runs, only, density, workloads };
+  const intoLatest = argv.includes('--into-latest');
+  if (intoLatest && !only) throw new Error('--into-latest goes with --only');
+  return { quick, intoLatest, cleanup: argv.includes('--cleanup'), runs, only, density, workloads };
 }
 
 /** containerd unreachable (the CRI client maps gRPC UNAVAILABLE to our Unavailable code). */
@@ -124,6 +128,7 @@ async function main(): Promise<number> {
     quick: args.quick,
     runs: args.runs,
     ...(args.only ? { only: [...args.only] } : {}),
+    intoLatest: args.intoLatest,
     startedAt,
     finishedAt: new Date(),
     log,

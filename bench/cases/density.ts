@@ -21,6 +21,7 @@ export async function densityCase(ctx: Ctx, n: number): Promise<void> {
   const shimPss: number[] = [];
   for (const handler of ['zeropod', 'runc'] as const) {
     const running: RunningPod[] = [];
+    let ok = false;
     try {
       await settle();
       const before = nodeMemoryUsedMiB();
@@ -59,8 +60,12 @@ export async function densityCase(ctx: Ctx, n: number): Promise<void> {
         }
         ctx.log(`  zeropod: ${wakes.length} random wakes among ${n} sleeping pods: ${wakes.map((v) => v.toFixed(0)).join(', ')} ms`);
       }
+      ok = true;
     } finally {
-      for (const pod of running) await ctx.pods.remove(pod).catch((err: unknown) => ctx.results.failures.push(`remove ${pod.id}: ${String(err)}`));
+      // A removal failure after a failure of the case is not the news: the case's error is.
+      await ctx.pods.removeEach(running).catch((err: unknown) => {
+        if (ok) throw err;
+      });
     }
   }
   const label = `${n} nginx pods`;

@@ -18,6 +18,7 @@ export async function memoryCase(ctx: Ctx, pods = 20): Promise<void> {
   const rss = { zeropod: [] as number[], runc: [] as number[] };
   for (const handler of ['zeropod', 'runc'] as const) {
     const running: RunningPod[] = [];
+    let ok = false;
     try {
       for (let i = 0; i < pods; i++) {
         running.push(
@@ -43,8 +44,12 @@ export async function memoryCase(ctx: Ctx, pods = 20): Promise<void> {
       }
       const sum = pss[handler].reduce((a, b) => a + b, 0);
       ctx.log(`  ${handler}: shims' PSS ${sum.toFixed(1)} MiB for ${pods} pods = ${(sum / pods).toFixed(2)} MiB per pod`);
+      ok = true;
     } finally {
-      for (const pod of running) await ctx.pods.remove(pod).catch((err: unknown) => ctx.results.failures.push(`remove ${pod.id}: ${String(err)}`));
+      // A removal failure after a failure of the case is not the news: the case's error is.
+      await ctx.pods.removeEach(running).catch((err: unknown) => {
+        if (ok) throw err;
+      });
     }
   }
   ctx.results.figure({

@@ -68,6 +68,13 @@ export class BenchPods {
     }
   }
 
+  /** Removes these pods, all of them even if some fail; then throws what failed. */
+  async removeEach(pods: readonly RunningPod[]): Promise<void> {
+    const errors: unknown[] = [];
+    for (const pod of pods) await this.remove(pod).catch((err: unknown) => errors.push(err));
+    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} of ${pods.length} benchmark pods could not be removed`);
+  }
+
   /** Removes every pod this process made that is still there. */
   async removeAll(): Promise<void> {
     const errors: unknown[] = [];

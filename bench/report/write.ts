@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Detail, FigureJson, Results } from '../lib/results.ts';
+import { Results, type Detail, type FigureJson } from '../lib/results.ts';
 import { sh } from '../lib/sh.ts';
 import { summarize } from '../lib/stats.ts';
 import { wakeChart, type ChartPoint } from './chart.ts';
@@ -18,6 +18,8 @@ const ROOT = path.resolve(fileURLToPath(import.meta.url), '../../..');
 
 export interface RunInfo {
   quick: boolean;
+  /** With --only: also replace these figures in latest.json (and the doc), keeping the others. */
+  intoLatest?: boolean;
   runs: number;
   only?: string[];
   startedAt: Date;
@@ -142,5 +144,47 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
   if (kind === 'latest') {
     writeDoc(json, svg ? 'bench/results/wake-vs-memory.svg' : undefined);
     run.log('wrote docs/performance.md');
+  } else if (run.intoLatest && run.only) {
+    mergeIntoLatest(json, run.only);
+    run.log('merged into bench/results/latest.json and rewrote docs/performance.md');
   }
+}
+
+export type StoredJson = RunJson & { raw: { workload: string; metric: string; ours: number[]; baseline: number[] }[] };
+
+/**
+ * Replaces latest.json's figures and details for the workloads this partial run measured (each
+ * figure still pairs ours and its baseline from one run) and says so in the notes.
+ */
+function mergeIntoLatest(part: RunJson & Record<string, unknown>, only: string[]): void {
+  const file = path.join(ROOT, 'bench/results/latest.json');
+  const latest = JSON.parse(readFileSync(file, 'utf8')) as StoredJson;
+  const fresh = part as unknown as StoredJson;
+  const workloads = new Set([...fresh.figures.map((f) => f.workload), ...fresh.details.map((d) => d.workload)]);
+  const keep = latest.figures.map((f) => !workloads.has(f.workload));
+  latest.figures = [...latest.figures.filter((_, i) => keep[i]), ...fresh.figures];
+  latest.raw = [...latest.raw.filter((_, i) => keep[i]), ...fresh.raw];
+  latest.details = [...latest.details.filter((d) => !workloads.has(d.workload)), ...fresh.details];
+  latest.notes = [
+    ...latest.notes.filter((n) => ![...workloads].some((w) => n.startsWith(`${w}:`))),
+    ...[...workloads].map((w) => `${w}: figures from a later run (--only ${only.join(',')}, ${fresh.startedAt.slice(0, 16).replace('T', ' ')} UTC)`),
+    ...fresh.notes,
+  ];
+  latest.failures = [...latest.failures.filter((f) => !only.some((c) => f.startsWith(`${c}:`) || f.startsWith(`${c} `))), ...fresh.failures];
+  writeFileSync(file, JSON.stringify(latest, null, 1) + '\n');
+  const points = chartPoints(resultsFromJson(latest));
+  if (points.length > 0) writeFileSync(path.join(ROOT, 'bench/results/wake-vs-memory.svg'), wakeChart(points, 'Wake latency against memory size'));
+  writeDoc(latest, points.length > 0 ? 'bench/results/wake-vs-memory.svg' : undefined);
+}
+
+/** The figures and details of a stored run, back as Results (to draw its chart again). */
+export function resultsFromJson(json: StoredJson): Results {
+  const results = new Results();
+  json.figures.forEach((f, i) => {
+    const raw = json.raw[i];
+    if (!raw) return;
+    results.figure({ workload: f.workload, metric: f.metric, unit: f.unit, better: f.better, ours: raw.ours, baselineName: f.baseline.name, baseline: raw.baseline });
+  });
+  for (const d of json.details) results.detail(d.workload, d.metric, d.unit, d.values);
+  return results;
 }
