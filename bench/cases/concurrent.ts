@@ -6,7 +6,7 @@
 import type { Ctx } from '../lib/context.ts';
 import { RawContainer } from '../lib/baseline.ts';
 import { request, type Target } from '../lib/client.ts';
-import { SCALEDOWN, getStatus, waitPhase } from '../lib/pods.ts';
+import { SCALEDOWN, containerStatus, waitPhase } from '../lib/pods.ts';
 import { percentile } from '../lib/stats.ts';
 import { containerSpec, WORKLOADS } from '../lib/workloads.ts';
 
@@ -41,7 +41,7 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
       const round = summarizeRound(settled);
       const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected && firstError === undefined) firstError = String(rejected.reason);
-      const st = (await getStatus(pod.id)).find((s) => s.container === cid);
+      const st = await containerStatus(pod, cid);
       if (i >= 0) {
         ours.push(round);
         if (st?.lastRestoreMs !== undefined) shimRestore.push(st.lastRestoreMs);

@@ -6,8 +6,9 @@
 import type { RunningPod } from '../../harness/cri/index.ts';
 import type { Ctx } from '../lib/context.ts';
 import { request, type Target } from '../lib/client.ts';
-import { SCALEDOWN, getStatus, waitPhase } from '../lib/pods.ts';
-import { memoryOf, nodeMemoryUsedMiB, shimPids } from '../lib/proc.ts';
+import { SCALEDOWN, containerStatus, waitPhase } from '../lib/pods.ts';
+import { nodeMemoryUsedMiB, shimsPssMiB } from '../lib/proc.ts';
+import { SHIMS } from './memory.ts';
 import { containerSpec, WORKLOADS } from '../lib/workloads.ts';
 
 const settle = () => new Promise((r) => setTimeout(r, 3000));
@@ -18,13 +19,14 @@ export async function densityCase(ctx: Ctx, n: number): Promise<void> {
   const target = (pod: RunningPod): Target => ({ netnsPath: ctx.client.path, host: pod.ip, port: w.port, protocol: w.protocol });
   const perPod: Record<'zeropod' | 'runc', number> = { zeropod: NaN, runc: NaN };
   const wakes: number[] = [];
-  const shimPss: number[] = [];
+  const shimPss: Record<'zeropod' | 'runc', number> = { zeropod: NaN, runc: NaN };
   for (const handler of ['zeropod', 'runc'] as const) {
     const running: RunningPod[] = [];
     let ok = false;
     try {
       await settle();
       const before = nodeMemoryUsedMiB();
+      const shimsBefore = shimsPssMiB(SHIMS[handler]);
       const started = performance.now();
       for (let i = 0; i < n; i++) {
         running.push(
@@ -44,16 +46,13 @@ export async function densityCase(ctx: Ctx, n: number): Promise<void> {
       await settle();
       const after = nodeMemoryUsedMiB();
       perPod[handler] = (after - before) / n;
+      shimPss[handler] = (shimsPssMiB(SHIMS[handler]) - shimsBefore) / n;
       ctx.log(`  ${handler}: node memory +${(after - before).toFixed(0)} MiB = ${perPod[handler].toFixed(1)} MiB per pod`);
       if (handler === 'zeropod') {
-        for (const pod of running) {
-          const pids = shimPids('containerd-shim-zeropod-v2', pod.id);
-          shimPss.push(pids.map(memoryOf).reduce((a, m) => a + (m?.pssMiB ?? 0), 0));
-        }
         const order = running.map((p) => ({ p, k: Math.random() })).sort((a, b) => a.k - b.k).map((x) => x.p);
         for (const pod of order.slice(0, Math.min(ctx.runs, n))) {
           const cid = pod.containers.get(w.id)!;
-          const st = (await getStatus(pod.id)).find((s) => s.container === cid);
+          const st = await containerStatus(pod, cid);
           if (st?.phase !== 'scaled-down') continue;
           const r = await request(target(pod), { timeoutMs: 30_000 });
           wakes.push(r.ms);
@@ -80,5 +79,6 @@ export async function densityCase(ctx: Ctx, n: number): Promise<void> {
     note: 'one measurement each: (MemTotal - MemAvailable) after - before, / pods',
   });
   ctx.results.figure({ workload: `${label}, asleep`, metric: 'wake of a random one → full response', unit: 'ms', better: 'lower', ours: wakes, baselineName: '–', baseline: [] });
-  ctx.results.detail(label, 'ours: shim PSS per pod while asleep', 'MiB', shimPss);
+  ctx.results.detail(label, 'ours: Δ shim PSS per pod, asleep', 'MiB', [shimPss.zeropod]);
+  ctx.results.detail(label, 'runc: Δ shim PSS per pod, running', 'MiB', [shimPss.runc]);
 }

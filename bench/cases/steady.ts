@@ -5,7 +5,7 @@
 import type { Ctx } from '../lib/context.ts';
 import { request, type Target } from '../lib/client.ts';
 import { httpLoad } from '../lib/load.ts';
-import { SCALEDOWN, getStatus, waitPhase } from '../lib/pods.ts';
+import { SCALEDOWN, containerStatus, waitPhase } from '../lib/pods.ts';
 import { containerSpec, WORKLOADS } from '../lib/workloads.ts';
 
 const CONNS = 4;
@@ -27,7 +27,7 @@ export async function steadyCase(ctx: Ctx): Promise<void> {
       const rps = { zeropod: [] as number[], runc: [] as number[] };
       let rewoken = 0;
       for (let i = -1; i < ctx.runs; i++) {
-        const st = (await getStatus(ours.id)).find((s) => s.container === cid);
+        const st = await containerStatus(ours, cid);
         if (st?.phase !== 'running') {
           rewoken++;
           await request(t(ours.ip), { timeoutMs: 30_000 });

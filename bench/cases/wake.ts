@@ -13,7 +13,7 @@ import type { Ctx } from '../lib/context.ts';
 import { RawContainer, criuLogMs } from '../lib/baseline.ts';
 import { request, type Protocol, type Target } from '../lib/client.ts';
 import { dirMiB } from '../lib/fsutil.ts';
-import { SCALEDOWN, getStatus, waitPhase, type ScaledStatus } from '../lib/pods.ts';
+import { SCALEDOWN, containerStatus, waitPhase, type ScaledStatus } from '../lib/pods.ts';
 import { shimPhases } from '../lib/shim-log.ts';
 import { containerSpec, type Workload } from '../lib/workloads.ts';
 
@@ -84,7 +84,7 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
         ctx.results.failures.push(`ours ${w.id} wake ${i + 1}: ${String(err)}`);
         if (failures >= MAX_FAILURES) throw new Error(`${w.id}: ${failures} wakes failed`, { cause: err });
       }
-      const up = (await getStatus(pod.id)).find((s) => s.container === cid);
+      const up = await containerStatus(pod, cid);
       if (!up) throw new Error(`${w.id}: the shim no longer reports container ${cid}`);
       if (up.failedRestores !== down.failedRestores) {
         // The shim fell back to a fresh start (memory lost): not a wake from a checkpoint.

@@ -120,15 +120,51 @@ function rmdirQuiet(dir: string): void {
   }
 }
 
-/** Where the zeropod shim of a pod serves its status API (src/shim/paths.ts, namespace k8s.io). */
-export function statusSocket(sandboxId: string): string {
-  const h = createHash('sha256').update(`k8s.io\0${sandboxId}`).digest('hex').slice(0, 32);
-  return `/run/zeropod/status/${h}.sock`;
+const STATUS_DIR = '/run/zeropod/status';
+const statusHash = (group: string) => createHash('sha256').update(`k8s.io\0${group}`).digest('hex').slice(0, 32);
+/** Which socket answered for a pod (the shim's grouping decides: one daemon per pod or per node). */
+const socketOf = new Map<string, string>();
+
+/**
+ * Where the zeropod shim serving a pod has its status API (src/shim/paths.ts, namespace k8s.io):
+ * the pod's own daemon (grouping `pod`), the node-wide daemon (`__node__`, the default), or, if
+ * neither lists the container, whichever socket does.
+ */
+async function statusSocketFor(sandboxId: string, containerId: string, timeoutMs: number): Promise<string> {
+  const known = socketOf.get(sandboxId);
+  if (known) return known;
+  const candidates = [path.join(STATUS_DIR, `${statusHash(sandboxId)}.sock`), path.join(STATUS_DIR, `${statusHash('__node__')}.sock`)];
+  if (existsSync(STATUS_DIR)) {
+    for (const f of readdirSync(STATUS_DIR)) if (f.endsWith('.sock')) candidates.push(path.join(STATUS_DIR, f));
+  }
+  let lastErr: unknown = new Error(`no status socket in ${STATUS_DIR}`);
+  for (const sock of new Set(candidates)) {
+    if (!existsSync(sock)) continue;
+    try {
+      if ((await statusAt(sock, timeoutMs)).some((s) => s.container === containerId)) {
+        socketOf.set(sandboxId, sock);
+        return sock;
+      }
+    } catch (err) {
+      lastErr = err; // a stale socket of a daemon that is gone
+    }
+  }
+  throw new Error(`no shim status API lists container ${containerId.slice(0, 12)}`, { cause: lastErr });
 }
 
-export function getStatus(sandboxId: string, timeoutMs = 2000): Promise<ScaledStatus[]> {
+/** Every scaled container the pod's shim reports (with a node-wide daemon: other pods' too). */
+export async function getStatus(sandboxId: string, containerId: string, timeoutMs = 2000): Promise<ScaledStatus[]> {
+  return statusAt(await statusSocketFor(sandboxId, containerId, timeoutMs), timeoutMs);
+}
+
+/** The status of one container, or undefined if its shim no longer lists it. */
+export async function containerStatus(pod: RunningPod, containerId: string): Promise<ScaledStatus | undefined> {
+  return (await getStatus(pod.id, containerId)).find((s) => s.container === containerId);
+}
+
+function statusAt(socketPath: string, timeoutMs: number): Promise<ScaledStatus[]> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath: statusSocket(sandboxId), path: '/status', timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.get({ socketPath, path: '/status', timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.once('end', () => {
@@ -157,7 +193,7 @@ export async function waitPhase(
   let lastErr: unknown;
   for (;;) {
     try {
-      last = (await getStatus(pod.id)).find((s) => s.container === containerId);
+      last = await containerStatus(pod, containerId);
       if (last?.phase === phase) return last;
     } catch (err) {
       lastErr = err; // the shim may not serve yet

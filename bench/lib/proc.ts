@@ -38,3 +38,25 @@ export function shimPids(binary: string, sandboxId: string): number[] {
     .filter((p) => p.cmdline.includes(binary) && p.cmdline.includes(sandboxId))
     .map((p) => p.pid);
 }
+
+/** Every process running a shim binary (with the node-wide daemon: one for all pods). */
+export function shimProcesses(binary: string): number[] {
+  return processes()
+    .filter((p) => p.cmdline.includes(binary) && !p.cmdline.startsWith('sh ') && !p.cmdline.includes('pgrep'))
+    .map((p) => p.pid);
+}
+
+/** Sum of the PSS of every process of a shim binary, MiB. */
+export function shimsPssMiB(binary: string): number {
+  return shimProcesses(binary).reduce((a, pid) => a + (memoryOf(pid)?.pssMiB ?? 0), 0);
+}
+
+/** `count` samples of `read`, `everyMs` apart. */
+export async function samples(read: () => number, count: number, everyMs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, everyMs));
+    out.push(read());
+  }
+  return out;
+}

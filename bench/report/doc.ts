@@ -93,13 +93,17 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
 - **pod start → first response**: RunPodSandbox + CreateContainer + StartContainer (through the CRI, as
   kubelet) and then the first full HTTP response from nginx, handler \`zeropod\` (with a scaledown
   annotation of 1m) vs handler \`runc\` (containerd's Go shim), alternating.
-- **shim memory per pod**: 20 nginx pods running per handler; PSS (/proc/<pid>/smaps_rollup) of each
-  pod's shim process (\`containerd-shim-zeropod-v2\` vs \`containerd-shim-runc-v2\`, matched by the pod's
-  sandbox id), min / median / max over the 20 shims, and the sum / 20.
+- **shim memory per pod**: 20 nginx pods started per handler; the summed PSS (/proc/<pid>/smaps_rollup)
+  of every process of the handler's shim binary (\`containerd-shim-zeropod-v2\` vs
+  \`containerd-shim-runc-v2\`) after, minus before, divided by 20: the marginal cost of a pod whether the
+  runtime runs a daemon per pod (containerd's runc shim) or one per node (ours by default). n = ten samples
+  after the pods answered, against the median of five before. Other tenants' pods on the same daemon
+  are in both samples and cancel out.
 - **steady state**: requests/s from 4 keep-alive HTTP/1.1 connections in a closed loop against nginx,
   ours (woken from scaled-down first) vs the same pod on handler \`runc\`, rounds alternating.
-- **density**: scaled-down nginx pods; node memory (MemTotal − MemAvailable) before and while they sleep,
-  per pod; then wakes of random pods among them.
+- **density**: 100 nginx pods on handler \`zeropod\`, all scaled down, vs 100 running on handler \`runc\`;
+  node memory (MemTotal − MemAvailable) after minus before, per pod (one measurement each; anything else
+  on the node moves it too); then wakes of random sleeping pods among the 100.
 - **where the time goes**: the runtime's own span of a restore (ours: the status API's \`lastRestoreMs\`;
   raw: \`runc restore -d\` until it returned) and CRIU's own time (the last timestamp in CRIU's
   restore.log/dump.log in the work directory). "wake − shim restore span" is what a held connection
