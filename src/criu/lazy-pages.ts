@@ -23,7 +23,8 @@ const SOCKET = 'lazy-pages.socket';
 export async function startLazyPages(opts: { imagePath: string; workPath: string; binary?: string }): Promise<LazyPagesDaemon> {
   const child = spawn(
     opts.binary ?? 'criu',
-    ['lazy-pages', '--images-dir', opts.imagePath, '--work-dir', opts.workPath, '--log-file', 'lazy-pages.log', '-v4'],
+    // Default verbosity: -v4 logs every page fault, on the wake's critical path.
+    ['lazy-pages', '--images-dir', opts.imagePath, '--work-dir', opts.workPath, '--log-file', 'lazy-pages.log'],
     { stdio: 'ignore' },
   );
   const done = new Promise<number>((resolve) => {
