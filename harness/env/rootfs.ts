@@ -28,7 +28,10 @@ export function rootfsReady(dir = rootfsPath()): boolean {
 
 export async function ensureRootfs(log: (line: string) => void): Promise<string> {
   const dir = rootfsPath();
-  if (rootfsReady(dir)) return dir;
+  if (rootfsReady(dir)) {
+    log(`[rootfs] cached: ${dir} (${readFileSync(path.join(dir, 'versions.txt'), 'utf8').trim().split('\n').join(', ')})`);
+    return dir;
+  }
   if (existsSync(dir)) {
     log(`[rootfs] ${dir} is incomplete: rebuilding it`);
     rmSync(dir, { recursive: true, force: true });
