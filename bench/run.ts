@@ -22,7 +22,17 @@ step('node', ['scripts/build.mjs']);
 step('npx', ['tsx', 'harness/cli.ts', 'up']);
 const r = spawnSync(
   'npx',
-  ['tsx', 'harness/cli.ts', 'exec', '--', 'node', '--import', 'tsx', 'bench/suite.ts', ...process.argv.slice(2)],
+  [
+    'tsx',
+    'harness/cli.ts',
+    'exec',
+    '--',
+    'node',
+    '--import',
+    'tsx',
+    'bench/suite.ts',
+    ...process.argv.slice(2),
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

@@ -44,13 +44,15 @@ function parseArgs(argv: string[]): Args {
   const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 3 : 10;
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a positive integer');
   const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : undefined;
-  for (const c of only ?? []) if (!ALL_CASES.includes(c)) throw new Error(`unknown case ${c} (cases: ${ALL_CASES.join(', ')})`);
+  for (const c of only ?? [])
+    if (!ALL_CASES.includes(c)) throw new Error(`unknown case ${c} (cases: ${ALL_CASES.join(', ')})`);
   const densityAt = argv.indexOf('--density');
   const density = densityAt >= 0 ? Number(argv[densityAt + 1]) : 100;
   if (!Number.isInteger(density) || density < 1) throw new Error('--density takes a positive integer');
   const wAt = argv.indexOf('--workloads');
   const workloads = wAt >= 0 ? (argv[wAt + 1] ?? '').split(',').filter(Boolean) : undefined;
-  for (const w of workloads ?? []) if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
+  for (const w of workloads ?? [])
+    if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
   const intoLatest = argv.includes('--into-latest');
   if (intoLatest && !only) throw new Error('--into-latest goes with --only');
   return { quick, intoLatest, cleanup: argv.includes('--cleanup'), runs, only, density, workloads };
@@ -82,7 +84,8 @@ async function main(): Promise<number> {
   let slot = 1;
   const client = await createNetns('zpb-client', 0);
   const ctx: Ctx = { pods, client, runs: args.runs, quick: args.quick, results, log, nextSlot: () => slot++ };
-  const wants = (c: string) => (args.only ? args.only.has(c) : args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true);
+  const wants = (c: string) =>
+    args.only ? args.only.has(c) : args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true;
   let failed = 0;
   // A case that fails because containerd went away (it is shared; others restart it) is run again
   // once it is back; any other failure is reported and the suite goes on.
@@ -93,7 +96,9 @@ async function main(): Promise<number> {
         return;
       } catch (err) {
         const again = attempt < 3 && isUnavailable(err);
-        log(`!! ${name} could not finish${again ? ' (containerd unavailable: retrying once it is back)' : ''}: ${describeError(err)}`);
+        log(
+          `!! ${name} could not finish${again ? ' (containerd unavailable: retrying once it is back)' : ''}: ${describeError(err)}`,
+        );
         if (again) {
           results.note(`${name}: containerd went away during attempt ${attempt}; the case was run again`);
           await pods.reconnect();
@@ -110,7 +115,9 @@ async function main(): Promise<number> {
   };
   try {
     if (wants('wake')) {
-      const ids = args.workloads ?? (args.quick ? ['nginx', 'redis'] : ['nginx', 'busybox', 'redis', 'node100', 'node1g']);
+      const ids =
+        args.workloads ??
+        (args.quick ? ['nginx', 'redis'] : ['nginx', 'busybox', 'redis', 'node100', 'node1g']);
       for (const id of ids) await step(`wake ${id}`, () => wakeCase(ctx, WORKLOADS[id]!));
     }
     if (wants('concurrent')) await step('concurrent', () => concurrentCase(ctx));

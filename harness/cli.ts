@@ -1,5 +1,14 @@
 /** The node environment's command line: rootfs | up | down | status | exec -- CMD... */
-import { ensureRootfs, rootfsPath, up, down, initPid, execVisible, criuCheck, preflight } from './env/index.ts';
+import {
+  ensureRootfs,
+  rootfsPath,
+  up,
+  down,
+  initPid,
+  execVisible,
+  criuCheck,
+  preflight,
+} from './env/index.ts';
 import { describeError } from '../src/base/index.ts';
 import { PAUSE_IMAGE } from './images/index.ts';
 import { ensureImages, importImages } from './env/images.ts';
@@ -40,7 +49,9 @@ async function main(argv: string[]): Promise<number> {
       return execVisible(args[0]!, args.slice(1));
     }
     default:
-      console.error('usage: harness/cli.ts rootfs [--print-path] | up [--fresh] | down | status | exec -- CMD...');
+      console.error(
+        'usage: harness/cli.ts rootfs [--print-path] | up [--fresh] | down | status | exec -- CMD...',
+      );
       return 2;
   }
 }

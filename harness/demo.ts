@@ -21,7 +21,11 @@ async function onHost(): Promise<number> {
   const { ensureImages, importImages } = await import('./env/images.ts');
   const log = (l: string) => console.log(l);
   execFileSync('node', ['scripts/build.mjs'], { stdio: 'inherit' });
-  await up({ pauseImage: PAUSE_IMAGE, log, afterStart: async () => importImages(await ensureImages(await ensureRootfs(log), log), log) });
+  await up({
+    pauseImage: PAUSE_IMAGE,
+    log,
+    afterStart: async () => importImages(await ensureImages(await ensureRootfs(log), log), log),
+  });
   console.log(`[env] criu check: ${await criuCheck()}`);
   return execVisible('env', ['ZEROPOD_DEMO_INSIDE=1', 'node', '--import', 'tsx', 'harness/demo.ts']);
 }
@@ -30,11 +34,17 @@ async function inside(): Promise<void> {
   const cri = await Cri.connect();
   const client = createClientHost();
   try {
-    console.log('\n== 1. nginx on the runc handler (containerd\'s own shim)');
+    console.log("\n== 1. nginx on the runc handler (containerd's own shim)");
     let t = performance.now();
-    const base = await cri.runPod({ name: 'demo-runc', handler: 'runc', containers: [{ name: 'nginx', image: IMAGES.nginx }] });
+    const base = await cri.runPod({
+      name: 'demo-runc',
+      handler: 'runc',
+      containers: [{ name: 'nginx', image: IMAGES.nginx }],
+    });
     const page = await httpGetEventually(base.ip, 80);
-    console.log(`   pod ${base.ip} answered ${page.status} ${page.body.includes(MARKERS.nginx) ? '(our nginx page)' : ''} ${ms(performance.now() - t)} after RunPodSandbox`);
+    console.log(
+      `   pod ${base.ip} answered ${page.status} ${page.body.includes(MARKERS.nginx) ? '(our nginx page)' : ''} ${ms(performance.now() - t)} after RunPodSandbox`,
+    );
     await cri.removePod(base, 2);
 
     console.log('\n== 2. the same pod on zeropod, scaledown-duration 1s');
@@ -52,10 +62,14 @@ async function inside(): Promise<void> {
       const down = await waitForPhase(id, 'scaled-down');
       const state = (await cri.containerStatus(id)).state === 1 ? 'RUNNING' : 'not running';
       const procs = pidsInContainer(id).length;
-      console.log(`   idle 1s -> checkpointed in ${ms(down.lastCheckpointMs ?? 0)}; container processes: ${procs}; CRI says ${state}`);
+      console.log(
+        `   idle 1s -> checkpointed in ${ms(down.lastCheckpointMs ?? 0)}; container processes: ${procs}; CRI says ${state}`,
+      );
       const res = await httpGetFrom(client, pod.ip, 80);
       const now = await waitForPhase(id, 'running');
-      console.log(`   request from ${client.address}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}) -> awake`);
+      console.log(
+        `   request from ${client.address}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}) -> awake`,
+      );
     }
     await cri.removePod(pod, 2);
 
@@ -69,7 +83,11 @@ async function inside(): Promise<void> {
     const rid = rpod.containers.get('redis')!;
     await waitForPhase(rid, 'running');
     const redis = async (...args: string[]) => {
-      const s = await dialInNetns(client.netnsPath, { host: rpod.ip, port: 6379 }, AbortSignal.timeout(10_000));
+      const s = await dialInNetns(
+        client.netnsPath,
+        { host: rpod.ip, port: 6379 },
+        AbortSignal.timeout(10_000),
+      );
       try {
         return await redisCommand(s, args);
       } finally {

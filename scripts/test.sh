@@ -14,6 +14,7 @@ if has static; then
   echo "== static: typecheck, lint, generated code"
   npx tsc -p . || failed=1
   npx eslint . || failed=1
+  npx prettier --check --log-level warn src harness test bench || failed=1
 fi
 
 if has unit; then

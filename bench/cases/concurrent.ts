@@ -28,7 +28,12 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
   ctx.log(`concurrent wake: ${CLIENTS} clients, nginx`);
   const ours: Round[] = [];
   const shimRestore: number[] = [];
-  const pod = await ctx.pods.run({ name: 'bench-concurrent', handler: 'zeropod', annotations: { [SCALEDOWN]: '1s' }, containers: [containerSpec(w)] });
+  const pod = await ctx.pods.run({
+    name: 'bench-concurrent',
+    handler: 'zeropod',
+    annotations: { [SCALEDOWN]: '1s' },
+    containers: [containerSpec(w)],
+  });
   let firstError: string | undefined;
   try {
     const cid = pod.containers.get(w.id)!;
@@ -37,7 +42,9 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
     await waitPhase(pod, cid, 'running', 60_000);
     for (let i = -1; i < ctx.runs; i++) {
       await waitPhase(pod, cid, 'scaled-down', 60_000);
-      const settled = await Promise.allSettled(Array.from({ length: CLIENTS }, () => request(target, { timeoutMs: 30_000 })));
+      const settled = await Promise.allSettled(
+        Array.from({ length: CLIENTS }, () => request(target, { timeoutMs: 30_000 })),
+      );
       const round = summarizeRound(settled);
       const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected && firstError === undefined) firstError = String(rejected.reason);
@@ -46,7 +53,9 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
         ours.push(round);
         if (st?.lastRestoreMs !== undefined) shimRestore.push(st.lastRestoreMs);
       }
-      ctx.log(`  ours #${i + 1}: p50 ${round.p50.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms, ${round.failures} failed (shim restore ${st?.lastRestoreMs} ms)`);
+      ctx.log(
+        `  ours #${i + 1}: p50 ${round.p50.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms, ${round.failures} failed (shim restore ${st?.lastRestoreMs} ms)`,
+      );
     }
   } finally {
     await ctx.pods.remove(pod);
@@ -67,13 +76,23 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
       const restoring = c.restore();
       restoring.catch(() => failed.abort());
       const settled = await Promise.allSettled(
-        Array.from({ length: CLIENTS }, () => request(target, { started, timeoutMs: 30_000, retryUntilMs: started + 30_000, retryEveryMs: 5, signal: failed.signal })),
+        Array.from({ length: CLIENTS }, () =>
+          request(target, {
+            started,
+            timeoutMs: 30_000,
+            retryUntilMs: started + 30_000,
+            retryEveryMs: 5,
+            signal: failed.signal,
+          }),
+        ),
       );
       await restoring;
       await c.dropImages();
       const round = summarizeRound(settled);
       if (i >= 0) raw.push(round);
-      ctx.log(`  raw  #${i + 1}: p50 ${round.p50.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms, ${round.failures} failed`);
+      ctx.log(
+        `  raw  #${i + 1}: p50 ${round.p50.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms, ${round.failures} failed`,
+      );
     }
   } finally {
     await c.remove();
@@ -81,8 +100,24 @@ export async function concurrentCase(ctx: Ctx): Promise<void> {
   const label = `nginx, ${CLIENTS} clients at once`;
   const base = 'runc restore + clients retrying';
   const res = ctx.results;
-  res.figure({ workload: label, metric: 'wake p50', unit: 'ms', better: 'lower', ours: ours.map((r) => r.p50), baselineName: base, baseline: raw.map((r) => r.p50) });
-  res.figure({ workload: label, metric: 'wake p99', unit: 'ms', better: 'lower', ours: ours.map((r) => r.p99), baselineName: base, baseline: raw.map((r) => r.p99) });
+  res.figure({
+    workload: label,
+    metric: 'wake p50',
+    unit: 'ms',
+    better: 'lower',
+    ours: ours.map((r) => r.p50),
+    baselineName: base,
+    baseline: raw.map((r) => r.p50),
+  });
+  res.figure({
+    workload: label,
+    metric: 'wake p99',
+    unit: 'ms',
+    better: 'lower',
+    ours: ours.map((r) => r.p99),
+    baselineName: base,
+    baseline: raw.map((r) => r.p99),
+  });
   res.detail(label, 'ours: shim restore span (lastRestoreMs)', 'ms', shimRestore);
   res.figure({
     workload: label,

@@ -40,7 +40,10 @@ export async function memoryCase(ctx: Ctx, pods = 20): Promise<void> {
         );
       }
       for (const pod of running) {
-        await request({ netnsPath: ctx.client.path, host: pod.ip, port: w.port, protocol: w.protocol }, { retryUntilMs: performance.now() + 10_000, retryEveryMs: 20 });
+        await request(
+          { netnsPath: ctx.client.path, host: pod.ip, port: w.port, protocol: w.protocol },
+          { retryUntilMs: performance.now() + 10_000, retryEveryMs: 20 },
+        );
       }
       await new Promise((r) => setTimeout(r, 3000));
       const after = await samples(() => shimsPssMiB(bin), 10, 300);
@@ -49,9 +52,16 @@ export async function memoryCase(ctx: Ctx, pods = 20): Promise<void> {
       if (handler === 'zeropod') {
         const daemon = nodeDaemonPid();
         const m = daemon === undefined ? undefined : memoryOf(daemon);
-        if (m) ctx.results.detail(`${pods} nginx pods`, `ours: the node-wide daemon's PSS, serving every zeropod pod on the node`, 'MiB', [m.pssMiB]);
+        if (m)
+          ctx.results.detail(
+            `${pods} nginx pods`,
+            `ours: the node-wide daemon's PSS, serving every zeropod pod on the node`,
+            'MiB',
+            [m.pssMiB],
+          );
       }
-      info[handler] = `${bin}: ${procsBefore} → ${procsAfter} processes, PSS ${before.toFixed(1)} → ${summarize(after).median.toFixed(1)} MiB`;
+      info[handler] =
+        `${bin}: ${procsBefore} → ${procsAfter} processes, PSS ${before.toFixed(1)} → ${summarize(after).median.toFixed(1)} MiB`;
       ctx.log(`  ${handler}: ${info[handler]} = ${summarize(perPod[handler]).median.toFixed(2)} MiB per pod`);
       ok = true;
     } finally {

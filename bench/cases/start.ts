@@ -31,13 +31,28 @@ export async function startCase(ctx: Ctx): Promise<void> {
           total[handler].push(r.ms);
           cri[handler].push(criMs);
         }
-        ctx.log(`  ${handler.padEnd(7)} #${i + 1}: CRI calls ${criMs.toFixed(0)} ms, first response at ${r.ms.toFixed(0)} ms`);
+        ctx.log(
+          `  ${handler.padEnd(7)} #${i + 1}: CRI calls ${criMs.toFixed(0)} ms, first response at ${r.ms.toFixed(0)} ms`,
+        );
       } finally {
         await ctx.pods.remove(pod);
       }
     }
   }
-  ctx.results.figure({ workload: 'nginx pod', metric: 'pod start → first response', unit: 'ms', better: 'lower', ours: total.zeropod, baselineName: 'runc handler', baseline: total.runc });
+  ctx.results.figure({
+    workload: 'nginx pod',
+    metric: 'pod start → first response',
+    unit: 'ms',
+    better: 'lower',
+    ours: total.zeropod,
+    baselineName: 'runc handler',
+    baseline: total.runc,
+  });
   ctx.results.detail('nginx pod', 'ours: RunPodSandbox+CreateContainer+StartContainer', 'ms', cri.zeropod);
-  ctx.results.detail('nginx pod', 'runc handler: RunPodSandbox+CreateContainer+StartContainer', 'ms', cri.runc);
+  ctx.results.detail(
+    'nginx pod',
+    'runc handler: RunPodSandbox+CreateContainer+StartContainer',
+    'ms',
+    cri.runc,
+  );
 }

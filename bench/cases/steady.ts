@@ -14,12 +14,26 @@ export async function steadyCase(ctx: Ctx): Promise<void> {
   const w = WORKLOADS['nginx']!;
   const roundMs = ctx.quick ? 500 : 1000;
   ctx.log(`steady state: ${CONNS} keep-alive connections, ${roundMs} ms rounds, nginx`);
-  const ours = await ctx.pods.run({ name: 'bench-steady-zeropod', handler: 'zeropod', annotations: { [SCALEDOWN]: '3s' }, containers: [containerSpec(w)] });
+  const ours = await ctx.pods.run({
+    name: 'bench-steady-zeropod',
+    handler: 'zeropod',
+    annotations: { [SCALEDOWN]: '3s' },
+    containers: [containerSpec(w)],
+  });
   try {
-    const runc = await ctx.pods.run({ name: 'bench-steady-runc', handler: 'runc', containers: [containerSpec(w)] });
+    const runc = await ctx.pods.run({
+      name: 'bench-steady-runc',
+      handler: 'runc',
+      containers: [containerSpec(w)],
+    });
     try {
       const cid = ours.containers.get(w.id)!;
-      const t = (ip: string): Target => ({ netnsPath: ctx.client.path, host: ip, port: w.port, protocol: w.protocol });
+      const t = (ip: string): Target => ({
+        netnsPath: ctx.client.path,
+        host: ip,
+        port: w.port,
+        protocol: w.protocol,
+      });
       await request(t(ours.ip), { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 });
       await request(t(runc.ip), { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 });
       await waitPhase(ours, cid, 'scaled-down', 60_000);
@@ -40,8 +54,19 @@ export async function steadyCase(ctx: Ctx): Promise<void> {
         }
         ctx.log(`  #${i + 1}: zeropod ${a.rps.toFixed(0)} req/s, runc ${b.rps.toFixed(0)} req/s`);
       }
-      if (rewoken > 0) ctx.results.note(`steady state: our pod had scaled down again before ${rewoken} round(s) and was woken first`);
-      ctx.results.figure({ workload: 'nginx, woken', metric: `requests/s (${CONNS} keep-alive conns)`, unit: 'req/s', better: 'higher', ours: rps.zeropod, baselineName: 'runc handler', baseline: rps.runc });
+      if (rewoken > 0)
+        ctx.results.note(
+          `steady state: our pod had scaled down again before ${rewoken} round(s) and was woken first`,
+        );
+      ctx.results.figure({
+        workload: 'nginx, woken',
+        metric: `requests/s (${CONNS} keep-alive conns)`,
+        unit: 'req/s',
+        better: 'higher',
+        ours: rps.zeropod,
+        baselineName: 'runc handler',
+        baseline: rps.runc,
+      });
     } finally {
       await ctx.pods.remove(runc);
     }

@@ -64,7 +64,10 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
   try {
     const cid = pod.containers.get(w.id)!;
     const target: Target = { netnsPath: ctx.client.path, host: pod.ip, port: w.port, protocol: w.protocol };
-    await request({ ...target, protocol: readyProtocol(w.protocol) }, { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 });
+    await request(
+      { ...target, protocol: readyProtocol(w.protocol) },
+      { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 },
+    );
     if (w.prepare) out.note = await w.prepare(ctx.client.path, pod.ip);
     await request(target);
     let prev: ScaledStatus = await waitPhase(pod, cid, 'running', 60_000);
@@ -72,7 +75,9 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
     for (let i = -1; i < ctx.runs; i++) {
       const down = await waitPhase(pod, cid, 'scaled-down', 120_000 + w.startMs);
       if (down.checkpoints !== prev.checkpoints + 1 || down.abortedCheckpoints !== prev.abortedCheckpoints) {
-        ctx.results.note(`${w.id}: between two wakes the shim made ${down.checkpoints - prev.checkpoints} checkpoints and aborted ${down.abortedCheckpoints - prev.abortedCheckpoints}`);
+        ctx.results.note(
+          `${w.id}: between two wakes the shim made ${down.checkpoints - prev.checkpoints} checkpoints and aborted ${down.abortedCheckpoints - prev.abortedCheckpoints}`,
+        );
       }
       if (i === -1) out.imageMiB = dirMiB(`/var/lib/zeropod-ts/images/k8s.io/${cid}`);
       const dump = criuLogMs(`/run/zeropod/work/${cid}/dump.log`);
@@ -88,7 +93,9 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       if (!up) throw new Error(`${w.id}: the shim no longer reports container ${cid}`);
       if (up.failedRestores !== down.failedRestores) {
         // The shim fell back to a fresh start (memory lost): not a wake from a checkpoint.
-        ctx.results.failures.push(`ours ${w.id} wake ${i + 1}: the restore failed and the shim started the app afresh (${up.lastError ?? 'no error recorded'})`);
+        ctx.results.failures.push(
+          `ours ${w.id} wake ${i + 1}: the restore failed and the shim started the app afresh (${up.lastError ?? 'no error recorded'})`,
+        );
         wake = undefined;
       }
       if (i >= 0 && wake !== undefined) {
@@ -100,17 +107,21 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
         }
         if (dump !== undefined) {
           out.criuDumpMs.push(dump);
-          if (down.lastCheckpointMs !== undefined) out.checkpointOverheadMs.push(down.lastCheckpointMs - dump);
+          if (down.lastCheckpointMs !== undefined)
+            out.checkpointOverheadMs.push(down.lastCheckpointMs - dump);
         }
         const restore = criuLogMs(`/run/zeropod/work/${cid}/restore.log`);
         if (restore !== undefined) out.criuRestoreMs.push(restore);
       }
       prev = up;
-      ctx.log(`  ours ${w.id} #${i + 1}: checkpoint ${down.lastCheckpointMs} ms, wake ${wake?.toFixed(1) ?? 'FAILED'} ms (shim restore ${up.lastRestoreMs} ms)`);
+      ctx.log(
+        `  ours ${w.id} #${i + 1}: checkpoint ${down.lastCheckpointMs} ms, wake ${wake?.toFixed(1) ?? 'FAILED'} ms (shim restore ${up.lastRestoreMs} ms)`,
+      );
     }
     // The first 'scaled down' is the warm-up cycle's.
     for (const rec of shimPhases(cid, 'scaled down').slice(1, ctx.runs + 1)) {
-      for (const [k, v] of Object.entries(rec)) if (k !== 'durationMs') (out.checkpointPhases[k] ??= []).push(v);
+      for (const [k, v] of Object.entries(rec))
+        if (k !== 'durationMs') (out.checkpointPhases[k] ??= []).push(v);
     }
   } finally {
     await ctx.pods.remove(pod);
@@ -130,7 +141,10 @@ export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
   try {
     await c.run();
     const target: Target = { netnsPath: ctx.client.path, host: c.ip, port: w.port, protocol: w.protocol };
-    await request({ ...target, protocol: readyProtocol(w.protocol) }, { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 });
+    await request(
+      { ...target, protocol: readyProtocol(w.protocol) },
+      { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 },
+    );
     if (w.prepare) out.note = await w.prepare(ctx.client.path, c.ip);
     await request(target);
     for (let i = -1; i < ctx.runs; i++) {
@@ -143,7 +157,12 @@ export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       const failed = new AbortController();
       const restoring = c.restore();
       restoring.catch(() => failed.abort());
-      const r = await request(target, { started, retryUntilMs: started + 120_000, retryEveryMs: 2, signal: failed.signal });
+      const r = await request(target, {
+        started,
+        retryUntilMs: started + 120_000,
+        retryEveryMs: 2,
+        signal: failed.signal,
+      });
       const restore = await restoring;
       const criuRestore = c.criuMs('restore');
       await c.dropImages();
@@ -158,7 +177,9 @@ export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
         }
         if (criuRestore !== undefined) out.criuRestoreMs.push(criuRestore);
       }
-      ctx.log(`  raw  ${w.id} #${i + 1}: checkpoint ${checkpoint.toFixed(0)} ms, restore -> response ${r.ms.toFixed(1)} ms (runc restore ${restore.toFixed(0)} ms)`);
+      ctx.log(
+        `  raw  ${w.id} #${i + 1}: checkpoint ${checkpoint.toFixed(0)} ms, restore -> response ${r.ms.toFixed(1)} ms (runc restore ${restore.toFixed(0)} ms)`,
+      );
     }
   } finally {
     await c.remove();
@@ -186,7 +207,10 @@ export async function rawLazy(ctx: Ctx, w: Workload): Promise<WakeSeries> {
   try {
     await c.run();
     const target: Target = { netnsPath: ctx.client.path, host: c.ip, port: w.port, protocol: w.protocol };
-    await request({ ...target, protocol: readyProtocol(w.protocol) }, { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 });
+    await request(
+      { ...target, protocol: readyProtocol(w.protocol) },
+      { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 },
+    );
     if (w.prepare) out.note = await w.prepare(ctx.client.path, c.ip);
     await request(target);
     for (let i = -1; i < ctx.runs; i++) {
@@ -196,9 +220,17 @@ export async function rawLazy(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       const failed = new AbortController();
       const restoring = c.restoreLazy();
       restoring.catch(() => failed.abort());
-      const r = await request(target, { started, retryUntilMs: started + 120_000, retryEveryMs: 2, signal: failed.signal });
+      const r = await request(target, {
+        started,
+        retryUntilMs: started + 120_000,
+        retryEveryMs: 2,
+        signal: failed.signal,
+      });
       const { restoreMs, daemonDone } = await restoring;
-      const code = await Promise.race([daemonDone, new Promise<number>((res) => setTimeout(() => res(-1), 60_000))]);
+      const code = await Promise.race([
+        daemonDone,
+        new Promise<number>((res) => setTimeout(() => res(-1), 60_000)),
+      ]);
       if (code !== 0) ctx.results.note(`${w.id} raw lazy #${i + 1}: criu lazy-pages ended with ${code}`);
       const criuRestore = c.criuMs('restore');
       await c.dropImages();
@@ -208,7 +240,9 @@ export async function rawLazy(ctx: Ctx, w: Workload): Promise<WakeSeries> {
         out.afterRestoreMs.push(r.ms - restoreMs);
         if (criuRestore !== undefined) out.criuRestoreMs.push(criuRestore);
       }
-      ctx.log(`  raw lazy ${w.id} #${i + 1}: restore -> response ${r.ms.toFixed(1)} ms (lazy-pages + runc restore ${restoreMs.toFixed(0)} ms)`);
+      ctx.log(
+        `  raw lazy ${w.id} #${i + 1}: restore -> response ${r.ms.toFixed(1)} ms (lazy-pages + runc restore ${restoreMs.toFixed(0)} ms)`,
+      );
     }
   } finally {
     await c.remove();
@@ -222,10 +256,23 @@ export async function wakeCase(ctx: Ctx, w: Workload): Promise<void> {
   const r = await raw(ctx, w);
   const lazy = r.imageMiB >= LAZY_MIN_MIB ? await rawLazy(ctx, w) : undefined;
   const res = ctx.results;
-  const note = [o.note && `ours ${o.note}`, r.note && `raw ${r.note}`, `image ${o.imageMiB.toFixed(1)} / ${r.imageMiB.toFixed(1)} MiB`]
+  const note = [
+    o.note && `ours ${o.note}`,
+    r.note && `raw ${r.note}`,
+    `image ${o.imageMiB.toFixed(1)} / ${r.imageMiB.toFixed(1)} MiB`,
+  ]
     .filter(Boolean)
     .join('; ');
-  res.figure({ workload: w.label, metric: 'wake → full response', unit: 'ms', better: 'lower', ours: o.wakeMs, baselineName: 'runc restore → response', baseline: r.wakeMs, note });
+  res.figure({
+    workload: w.label,
+    metric: 'wake → full response',
+    unit: 'ms',
+    better: 'lower',
+    ours: o.wakeMs,
+    baselineName: 'runc restore → response',
+    baseline: r.wakeMs,
+    note,
+  });
   if (lazy) {
     res.figure({
       workload: w.label,
@@ -238,7 +285,15 @@ export async function wakeCase(ctx: Ctx, w: Workload): Promise<void> {
       note: `image ≥ ${LAZY_MIN_MIB} MiB: the shim restores it with lazy pages too`,
     });
   }
-  res.figure({ workload: w.label, metric: 'checkpoint', unit: 'ms', better: 'lower', ours: o.checkpointMs, baselineName: 'runc checkpoint', baseline: r.checkpointMs });
+  res.figure({
+    workload: w.label,
+    metric: 'checkpoint',
+    unit: 'ms',
+    better: 'lower',
+    ours: o.checkpointMs,
+    baselineName: 'runc checkpoint',
+    baseline: r.checkpointMs,
+  });
   res.detail(w.label, 'ours: shim restore span (lastRestoreMs)', 'ms', o.restoreMs);
   res.detail(w.label, 'ours: CRIU restore (restore.log)', 'ms', o.criuRestoreMs);
   res.detail(w.label, 'ours: wake − shim restore span (accept, dial, proxy, reply)', 'ms', o.afterRestoreMs);
@@ -251,7 +306,8 @@ export async function wakeCase(ctx: Ctx, w: Workload): Promise<void> {
   }
   res.detail(w.label, 'ours: CRIU dump (dump.log)', 'ms', o.criuDumpMs);
   res.detail(w.label, 'ours: checkpoint − CRIU dump', 'ms', o.checkpointOverheadMs);
-  for (const [phase, values] of Object.entries(o.checkpointPhases)) res.detail(w.label, `ours: checkpoint phase ${phase} (shim log)`, 'ms', values);
+  for (const [phase, values] of Object.entries(o.checkpointPhases))
+    res.detail(w.label, `ours: checkpoint phase ${phase} (shim log)`, 'ms', values);
   res.detail(w.label, 'raw: CRIU dump (dump.log)', 'ms', r.criuDumpMs);
   res.detail(w.label, 'raw: runc checkpoint − CRIU dump', 'ms', r.checkpointOverheadMs);
   res.detail(w.label, 'ours: checkpoint image', 'MiB', [o.imageMiB]);

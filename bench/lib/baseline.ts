@@ -23,15 +23,33 @@ const CGROUP = 'zeropod-ts/bench';
 
 /** containerd's default capability set for containers (oci.DefaultCapabilities). */
 const CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
 ];
 
 /** CRIU cannot dump io_uring; Node 24's libuv creates rings regardless of UV_USE_IO_URING (FACTS.md). */
 export const NO_IO_URING_SECCOMP = {
   defaultAction: 'SCMP_ACT_ALLOW',
   architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-  syscalls: [{ names: ['io_uring_setup', 'io_uring_enter', 'io_uring_register'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }],
+  syscalls: [
+    {
+      names: ['io_uring_setup', 'io_uring_enter', 'io_uring_register'],
+      action: 'SCMP_ACT_ERRNO',
+      errnoRet: 38,
+    },
+  ],
 };
 
 export interface ImageConfig {
@@ -46,7 +64,9 @@ export async function readImage(tarball: string, workDir: string): Promise<Image
   await mkdir(workDir, { recursive: true });
   await sh('tar', ['-xf', tarball, '-C', workDir]);
   const blob = (digest: string) => path.join(workDir, 'blobs/sha256', digest.replace(/^sha256:/, ''));
-  const index = JSON.parse(await readFile(path.join(workDir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const index = JSON.parse(await readFile(path.join(workDir, 'index.json'), 'utf8')) as {
+    manifests: { digest: string }[];
+  };
   const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), 'utf8')) as {
     config: { digest: string };
     layers: { digest: string }[];
@@ -111,8 +131,14 @@ export class RawContainer {
       await mkdir(rootfs, { recursive: true });
       for (const layer of image.layers) await sh('tar', ['-xf', layer, '-C', rootfs]);
       await rm(path.join(BASE_DIR, o.id, 'image'), { recursive: true, force: true });
-      const env = [...image.env.filter((e) => !(e.split('=')[0]! in (o.env ?? {}))), ...Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`)];
-      await writeFile(path.join(c.bundle, 'config.json'), JSON.stringify(ociSpec(image, env, netns.path, `${CGROUP}/${o.id}`, o.seccomp ?? false), null, 1));
+      const env = [
+        ...image.env.filter((e) => !(e.split('=')[0]! in (o.env ?? {}))),
+        ...Object.entries(o.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      ];
+      await writeFile(
+        path.join(c.bundle, 'config.json'),
+        JSON.stringify(ociSpec(image, env, netns.path, `${CGROUP}/${o.id}`, o.seccomp ?? false), null, 1),
+      );
       return c;
     } catch (err) {
       await c.remove();
@@ -131,7 +157,10 @@ export class RawContainer {
     await mkdir(this.images, { recursive: true, mode: 0o700 });
     await mkdir(this.work, { recursive: true, mode: 0o700 });
     const started = performance.now();
-    await this.#runc(['checkpoint', '--image-path', this.images, '--work-path', this.work, this.id], 'dump.log');
+    await this.#runc(
+      ['checkpoint', '--image-path', this.images, '--work-path', this.work, this.id],
+      'dump.log',
+    );
     return performance.now() - started;
   }
 
@@ -139,7 +168,17 @@ export class RawContainer {
   restore(): Promise<number> {
     const started = performance.now();
     return this.#detached(
-      ['restore', '--detach', '--bundle', this.bundle, '--image-path', this.images, '--work-path', this.work, this.id],
+      [
+        'restore',
+        '--detach',
+        '--bundle',
+        this.bundle,
+        '--image-path',
+        this.images,
+        '--work-path',
+        this.work,
+        this.id,
+      ],
       'restore.log',
     ).then(() => performance.now() - started);
   }
@@ -153,7 +192,11 @@ export class RawContainer {
     const started = performance.now();
     const socket = path.join(this.work, 'lazy-pages.socket');
     await rm(socket, { force: true });
-    const daemon = spawn('criu', ['lazy-pages', '--images-dir', this.images, '--work-dir', this.work, '--log-file', 'lazy-pages.log'], { stdio: 'ignore' });
+    const daemon = spawn(
+      'criu',
+      ['lazy-pages', '--images-dir', this.images, '--work-dir', this.work, '--log-file', 'lazy-pages.log'],
+      { stdio: 'ignore' },
+    );
     const daemonDone = new Promise<number>((resolve) => {
       daemon.once('exit', (code) => resolve(code ?? 128));
       daemon.once('error', () => resolve(127));
@@ -166,7 +209,18 @@ export class RawContainer {
     }
     try {
       await this.#detached(
-        ['restore', '--detach', '--lazy-pages', '--bundle', this.bundle, '--image-path', this.images, '--work-path', this.work, this.id],
+        [
+          'restore',
+          '--detach',
+          '--lazy-pages',
+          '--bundle',
+          this.bundle,
+          '--image-path',
+          this.images,
+          '--work-path',
+          this.work,
+          this.id,
+        ],
         'restore.log',
       );
     } catch (err) {
@@ -195,7 +249,10 @@ export class RawContainer {
 
   async #runc(args: string[], criuLog?: string): Promise<void> {
     const r = await sh('runc', ['--root', RUNC_ROOT, ...args], { check: false });
-    if (r.code !== 0) throw new Error(`runc ${args[0]} ${this.id} failed: ${r.stderr.trim()}${criuLog ? this.#criuTail(criuLog) : ''}`);
+    if (r.code !== 0)
+      throw new Error(
+        `runc ${args[0]} ${this.id} failed: ${r.stderr.trim()}${criuLog ? this.#criuTail(criuLog) : ''}`,
+      );
   }
 
   /**
@@ -213,7 +270,10 @@ export class RawContainer {
     this.#stdio = [out, err];
     let tail = '';
     out.on('error', () => undefined).resume();
-    err.on('error', () => undefined).setEncoding('utf8').on('data', (d: string) => (tail = (tail + d).slice(-4000)));
+    err
+      .on('error', () => undefined)
+      .setEncoding('utf8')
+      .on('data', (d: string) => (tail = (tail + d).slice(-4000)));
     return new Promise((resolve, reject) => {
       const child = spawn('runc', ['--root', RUNC_ROOT, ...args], { stdio: [inR, outW, errW] });
       for (const fd of [inR, inW, outW, errW]) closeSync(fd);
@@ -221,7 +281,16 @@ export class RawContainer {
       child.once('exit', (code) => {
         if (code === 0) resolve();
         // runc's own error goes to its stderr: our pipe; give it a moment to arrive.
-        else setTimeout(() => reject(new Error(`runc ${args[0]} ${this.id} exited ${code}: ${tail.trim()}${criuLog ? this.#criuTail(criuLog) : ''}`)), 50);
+        else
+          setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `runc ${args[0]} ${this.id} exited ${code}: ${tail.trim()}${criuLog ? this.#criuTail(criuLog) : ''}`,
+                ),
+              ),
+            50,
+          );
       });
     });
   }
@@ -247,7 +316,13 @@ export function criuLogMs(file: string): number | undefined {
   return last ? Number(last[1]) * 1000 : undefined;
 }
 
-function ociSpec(image: ImageConfig, env: string[], netnsPath: string, cgroupsPath: string, seccomp: boolean) {
+function ociSpec(
+  image: ImageConfig,
+  env: string[],
+  netnsPath: string,
+  cgroupsPath: string,
+  seccomp: boolean,
+) {
   return {
     ociVersion: '1.2.1',
     process: {
@@ -265,19 +340,61 @@ function ociSpec(image: ImageConfig, env: string[], netnsPath: string, cgroupsPa
     hostname: 'bench',
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      },
+      {
+        destination: '/dev/shm',
+        type: 'tmpfs',
+        source: 'shm',
+        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      },
+      {
+        destination: '/dev/mqueue',
+        type: 'mqueue',
+        source: 'mqueue',
+        options: ['nosuid', 'noexec', 'nodev'],
+      },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      {
+        destination: '/sys/fs/cgroup',
+        type: 'cgroup',
+        source: 'cgroup',
+        options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+      },
     ],
     linux: {
       cgroupsPath,
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [{ type: 'pid' }, { type: 'network', path: netnsPath }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      namespaces: [
+        { type: 'pid' },
+        { type: 'network', path: netnsPath },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+      ],
       ...(seccomp ? { seccomp: NO_IO_URING_SECCOMP } : {}),
-      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/sys/firmware',
+        '/proc/scsi',
+      ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };

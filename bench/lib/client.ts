@@ -31,7 +31,13 @@ export interface RequestResult {
  */
 export async function request(
   t: Target,
-  opts: { timeoutMs?: number; retryUntilMs?: number; retryEveryMs?: number; started?: number; signal?: AbortSignal } = {},
+  opts: {
+    timeoutMs?: number;
+    retryUntilMs?: number;
+    retryEveryMs?: number;
+    started?: number;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<RequestResult> {
   const started = opts.started ?? performance.now();
   const timeoutMs = opts.timeoutMs ?? 15_000;
@@ -40,7 +46,8 @@ export async function request(
       await once(t, timeoutMs);
       return { ms: performance.now() - started, attempts };
     } catch (err) {
-      if (opts.retryUntilMs === undefined || performance.now() > opts.retryUntilMs || opts.signal?.aborted) throw err;
+      if (opts.retryUntilMs === undefined || performance.now() > opts.retryUntilMs || opts.signal?.aborted)
+        throw err;
       await new Promise((r) => setTimeout(r, opts.retryEveryMs ?? 2));
     }
   }
@@ -67,7 +74,8 @@ function exchange(sock: Socket, t: Target, signal: AbortSignal): Promise<void> {
       if (err) reject(err);
       else resolve();
     };
-    const onAbort = () => done(new Error(`no full response from ${t.host}:${t.port} within the timeout (${size} bytes)`));
+    const onAbort = () =>
+      done(new Error(`no full response from ${t.host}:${t.port} within the timeout (${size} bytes)`));
     signal.addEventListener('abort', onAbort, { once: true });
     sock.once('error', (err) => done(err));
     sock.on('data', (d: Buffer) => {
@@ -79,14 +87,16 @@ function exchange(sock: Socket, t: Target, signal: AbortSignal): Promise<void> {
         if (end < 0) return;
         const m = /^:(\d+)$/.exec(text.slice(0, end));
         if (!m) return done(new Error(`unexpected redis reply ${JSON.stringify(text.slice(0, 80))}`));
-        if (Number(m[1]) < p.minKeys) return done(new Error(`redis has ${m[1]} keys, expected >= ${p.minKeys}`));
+        if (Number(m[1]) < p.minKeys)
+          return done(new Error(`redis has ${m[1]} keys, expected >= ${p.minKeys}`));
         done();
       }
     });
     sock.once('end', () => {
       if (p.kind === 'redis') return done(new Error('redis closed the connection without a reply'));
       const text = Buffer.concat(chunks).toString('utf8');
-      if (!/^HTTP\/1\.[01] 200 /.test(text)) return done(new Error(`unexpected HTTP response ${JSON.stringify(text.slice(0, 80))}`));
+      if (!/^HTTP\/1\.[01] 200 /.test(text))
+        return done(new Error(`unexpected HTTP response ${JSON.stringify(text.slice(0, 80))}`));
       if (!text.includes(p.expect)) return done(new Error(`response lacks ${JSON.stringify(p.expect)}`));
       done();
     });
@@ -99,7 +109,13 @@ function exchange(sock: Socket, t: Target, signal: AbortSignal): Promise<void> {
 }
 
 /** Sends raw Redis commands (RESP) and returns the first reply line: used to load data. */
-export async function redisCommand(netnsPath: string, host: string, port: number, args: readonly string[], timeoutMs = 120_000): Promise<string> {
+export async function redisCommand(
+  netnsPath: string,
+  host: string,
+  port: number,
+  args: readonly string[],
+  timeoutMs = 120_000,
+): Promise<string> {
   const signal = AbortSignal.timeout(timeoutMs);
   const sock = await dialInNetns(netnsPath, { host, port }, signal);
   try {

@@ -15,4 +15,3 @@ export interface Ctx {
   /** A fresh /30 for a baseline container's namespace. */
   nextSlot(): number;
 }
-

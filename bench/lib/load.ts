@@ -15,7 +15,14 @@ export interface LoadResult {
   rps: number;
 }
 
-export async function httpLoad(netnsPath: string, host: string, port: number, path: string, conns: number, durationMs: number): Promise<LoadResult> {
+export async function httpLoad(
+  netnsPath: string,
+  host: string,
+  port: number,
+  path: string,
+  conns: number,
+  durationMs: number,
+): Promise<LoadResult> {
   const req = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: zeropod-bench\r\n\r\n`);
   const started = performance.now();
   const deadline = started + durationMs;
@@ -62,7 +69,8 @@ function serve(sock: Socket, req: Buffer, deadline: number): Promise<number> {
           if (end < 0) return;
           const head = buf.subarray(0, end).toString('latin1');
           const len = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-          if (!head.startsWith('HTTP/1.1 200') || !len) return finish(new Error(`unexpected response: ${head.slice(0, 80)}`));
+          if (!head.startsWith('HTTP/1.1 200') || !len)
+            return finish(new Error(`unexpected response: ${head.slice(0, 80)}`));
           closing = /\r\nconnection:\s*close/i.test(head);
           need = end + 4 + Number(len[1]);
         }
@@ -75,7 +83,9 @@ function serve(sock: Socket, req: Buffer, deadline: number): Promise<number> {
       }
     });
     sock.once('error', (err) => finish(err));
-    sock.once('close', () => finish(new Error('the server closed a keep-alive connection without saying so')));
+    sock.once('close', () =>
+      finish(new Error('the server closed a keep-alive connection without saying so')),
+    );
     sock.write(req);
   });
 }

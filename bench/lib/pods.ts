@@ -72,13 +72,18 @@ export class BenchPods {
   async removeEach(pods: readonly RunningPod[]): Promise<void> {
     const errors: unknown[] = [];
     for (const pod of pods) await this.remove(pod).catch((err: unknown) => errors.push(err));
-    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} of ${pods.length} benchmark pods could not be removed`);
+    if (errors.length > 0)
+      throw new AggregateError(
+        errors,
+        `${errors.length} of ${pods.length} benchmark pods could not be removed`,
+      );
   }
 
   /** Removes every pod this process made that is still there. */
   async removeAll(): Promise<void> {
     const errors: unknown[] = [];
-    for (const pod of [...this.#mine.values()]) await this.remove(pod).catch((err: unknown) => errors.push(err));
+    for (const pod of [...this.#mine.values()])
+      await this.remove(pod).catch((err: unknown) => errors.push(err));
     if (errors.length > 0) throw new AggregateError(errors, 'some benchmark pods could not be removed');
   }
 
@@ -121,7 +126,8 @@ function rmdirQuiet(dir: string): void {
 }
 
 const STATUS_DIR = '/run/zeropod/status';
-const statusHash = (group: string) => createHash('sha256').update(`k8s.io\0${group}`).digest('hex').slice(0, 32);
+const statusHash = (group: string) =>
+  createHash('sha256').update(`k8s.io\0${group}`).digest('hex').slice(0, 32);
 /** Which socket answered for a pod (the shim's grouping decides: one daemon per pod or per node). */
 const socketOf = new Map<string, string>();
 
@@ -133,9 +139,13 @@ const socketOf = new Map<string, string>();
 async function statusSocketFor(sandboxId: string, containerId: string, timeoutMs: number): Promise<string> {
   const known = socketOf.get(sandboxId);
   if (known) return known;
-  const candidates = [path.join(STATUS_DIR, `${statusHash(sandboxId)}.sock`), path.join(STATUS_DIR, `${statusHash('__node__')}.sock`)];
+  const candidates = [
+    path.join(STATUS_DIR, `${statusHash(sandboxId)}.sock`),
+    path.join(STATUS_DIR, `${statusHash('__node__')}.sock`),
+  ];
   if (existsSync(STATUS_DIR)) {
-    for (const f of readdirSync(STATUS_DIR)) if (f.endsWith('.sock')) candidates.push(path.join(STATUS_DIR, f));
+    for (const f of readdirSync(STATUS_DIR))
+      if (f.endsWith('.sock')) candidates.push(path.join(STATUS_DIR, f));
   }
   let lastErr: unknown = new Error(`no status socket in ${STATUS_DIR}`);
   for (const sock of new Set(candidates)) {
@@ -153,12 +163,19 @@ async function statusSocketFor(sandboxId: string, containerId: string, timeoutMs
 }
 
 /** Every scaled container the pod's shim reports (with a node-wide daemon: other pods' too). */
-export async function getStatus(sandboxId: string, containerId: string, timeoutMs = 2000): Promise<ScaledStatus[]> {
+export async function getStatus(
+  sandboxId: string,
+  containerId: string,
+  timeoutMs = 2000,
+): Promise<ScaledStatus[]> {
   return statusAt(await statusSocketFor(sandboxId, containerId, timeoutMs), timeoutMs);
 }
 
 /** The status of one container, or undefined if its shim no longer lists it. */
-export async function containerStatus(pod: RunningPod, containerId: string): Promise<ScaledStatus | undefined> {
+export async function containerStatus(
+  pod: RunningPod,
+  containerId: string,
+): Promise<ScaledStatus | undefined> {
   return (await getStatus(pod.id, containerId)).find((s) => s.container === containerId);
 }
 

@@ -6,7 +6,10 @@ export function processes(): { pid: number; cmdline: string }[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      out.push({ pid: Number(d), cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
+      out.push({
+        pid: Number(d),
+        cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),
+      });
     } catch {
       // exited while we looked
     }

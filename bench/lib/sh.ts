@@ -8,7 +8,11 @@ export interface ShResult {
   ms: number;
 }
 
-export function sh(cmd: string, args: readonly string[], opts: { check?: boolean; timeoutMs?: number } = {}): Promise<ShResult> {
+export function sh(
+  cmd: string,
+  args: readonly string[],
+  opts: { check?: boolean; timeoutMs?: number } = {},
+): Promise<ShResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -33,5 +37,10 @@ export function sh(cmd: string, args: readonly string[], opts: { check?: boolean
 
 /** The same, never throwing: for cleanup of things that may already be gone. */
 export async function shQuiet(cmd: string, args: readonly string[]): Promise<ShResult> {
-  return sh(cmd, args, { check: false }).catch((err: unknown) => ({ code: 127, stdout: '', stderr: String(err), ms: 0 }));
+  return sh(cmd, args, { check: false }).catch((err: unknown) => ({
+    code: 127,
+    stdout: '',
+    stderr: String(err),
+    ms: 0,
+  }));
 }

@@ -11,7 +11,8 @@ export function num(v: number): string {
   return v.toFixed(2);
 }
 
-const triple = (s: { min: number; median: number; max: number }) => `${num(s.min)} / ${num(s.median)} / ${num(s.max)}`;
+const triple = (s: { min: number; median: number; max: number }) =>
+  `${num(s.min)} / ${num(s.median)} / ${num(s.max)}`;
 
 export function figureRows(figures: readonly FigureJson[]): string[][] {
   return figures.map((f) => [
@@ -25,7 +26,15 @@ export function figureRows(figures: readonly FigureJson[]): string[][] {
   ]);
 }
 
-export const FIGURE_HEADER = ['workload', 'figure', 'ours min / median / max', 'baseline', 'baseline min / median / max', 'ratio of medians', 'n'];
+export const FIGURE_HEADER = [
+  'workload',
+  'figure',
+  'ours min / median / max',
+  'baseline',
+  'baseline min / median / max',
+  'ratio of medians',
+  'n',
+];
 
 export function detailRows(details: readonly Detail[]): string[][] {
   return details.map((d) => {
@@ -38,7 +47,11 @@ export const DETAIL_HEADER = ['workload', 'measure', 'min / median / max', 'n'];
 
 export function textTable(header: readonly string[], rows: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

@@ -61,15 +61,29 @@ export async function machine(): Promise<Machine> {
 export function chartPoints(results: Results): ChartPoint[] {
   const points: ChartPoint[] = [];
   const image = (workload: string, who: 'ours' | 'raw') =>
-    results.details.find((d) => d.workload === workload && d.metric === `${who}: checkpoint image`)?.values[0] ?? 0;
+    results.details.find((d) => d.workload === workload && d.metric === `${who}: checkpoint image`)
+      ?.values[0] ?? 0;
   /** "node-app, 1 GiB heap" at 1050 MiB -> "node-app 1050 MiB": short enough to sit by its point. */
-  const label = (workload: string, mib: number) => `${workload.split(',')[0]} ${mib >= 10 ? mib.toFixed(0) : mib.toFixed(1)} MiB`;
+  const label = (workload: string, mib: number) =>
+    `${workload.split(',')[0]} ${mib >= 10 ? mib.toFixed(0) : mib.toFixed(1)} MiB`;
   for (const f of results.figures.filter((f) => f.metric === 'wake → full response')) {
     const o = summarize(f.ours);
     const b = summarize(f.baseline);
     const lazy = f.baselineName.includes('lazy');
-    if (o.n > 0 && !lazy) points.push({ label: label(f.workload, image(f.workload, 'ours')), series: 'ours', x: image(f.workload, 'ours'), ...o });
-    if (b.n > 0) points.push({ label: f.workload, series: lazy ? 'raw lazy' : 'raw', x: image(f.workload, 'raw'), ...b });
+    if (o.n > 0 && !lazy)
+      points.push({
+        label: label(f.workload, image(f.workload, 'ours')),
+        series: 'ours',
+        x: image(f.workload, 'ours'),
+        ...o,
+      });
+    if (b.n > 0)
+      points.push({
+        label: f.workload,
+        series: lazy ? 'raw lazy' : 'raw',
+        x: image(f.workload, 'raw'),
+        ...b,
+      });
   }
   return points;
 }
@@ -116,7 +130,8 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
   run.log(textTable(FIGURE_HEADER, figureRows(figures)));
   const figureNotes = figures.filter((f) => f.note).map((f) => `${f.workload}, ${f.metric}: ${f.note}`);
   for (const n of figureNotes) run.log(`  ${n}`);
-  if (results.details.length > 0) run.log(`\nwhere the time goes\n${textTable(DETAIL_HEADER, detailRows(results.details))}`);
+  if (results.details.length > 0)
+    run.log(`\nwhere the time goes\n${textTable(DETAIL_HEADER, detailRows(results.details))}`);
   for (const n of results.notes) run.log(`note: ${n}`);
   for (const f of results.failures) run.log(`FAILED: ${f}`);
 
@@ -129,8 +144,19 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
     finishedAt: run.finishedAt.toISOString(),
     machine: m,
     figures,
-    details: results.details.map((d) => ({ workload: d.workload, metric: d.metric, unit: d.unit, ...summarize(d.values), values: d.values })),
-    raw: results.figures.map((f) => ({ workload: f.workload, metric: f.metric, ours: f.ours, baseline: f.baseline })),
+    details: results.details.map((d) => ({
+      workload: d.workload,
+      metric: d.metric,
+      unit: d.unit,
+      ...summarize(d.values),
+      values: d.values,
+    })),
+    raw: results.figures.map((f) => ({
+      workload: f.workload,
+      metric: f.metric,
+      ours: f.ours,
+      baseline: f.baseline,
+    })),
     notes: results.notes,
     failures: results.failures,
   };
@@ -150,7 +176,9 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
   }
 }
 
-export type StoredJson = RunJson & { raw: { workload: string; metric: string; ours: number[]; baseline: number[] }[] };
+export type StoredJson = RunJson & {
+  raw: { workload: string; metric: string; ours: number[]; baseline: number[] }[];
+};
 
 /**
  * Replaces latest.json's figures and details for the workloads this partial run measured (each
@@ -160,20 +188,33 @@ function mergeIntoLatest(part: RunJson & Record<string, unknown>, only: string[]
   const file = path.join(ROOT, 'bench/results/latest.json');
   const latest = JSON.parse(readFileSync(file, 'utf8')) as StoredJson;
   const fresh = part as unknown as StoredJson;
-  const workloads = new Set([...fresh.figures.map((f) => f.workload), ...fresh.details.map((d) => d.workload)]);
+  const workloads = new Set([
+    ...fresh.figures.map((f) => f.workload),
+    ...fresh.details.map((d) => d.workload),
+  ]);
   const keep = latest.figures.map((f) => !workloads.has(f.workload));
   latest.figures = [...latest.figures.filter((_, i) => keep[i]), ...fresh.figures];
   latest.raw = [...latest.raw.filter((_, i) => keep[i]), ...fresh.raw];
   latest.details = [...latest.details.filter((d) => !workloads.has(d.workload)), ...fresh.details];
   latest.notes = [
     ...latest.notes.filter((n) => ![...workloads].some((w) => n.startsWith(`${w}:`))),
-    ...[...workloads].map((w) => `${w}: figures from a later run (--only ${only.join(',')}, ${fresh.startedAt.slice(0, 16).replace('T', ' ')} UTC)`),
+    ...[...workloads].map(
+      (w) =>
+        `${w}: figures from a later run (--only ${only.join(',')}, ${fresh.startedAt.slice(0, 16).replace('T', ' ')} UTC)`,
+    ),
     ...fresh.notes,
   ];
-  latest.failures = [...latest.failures.filter((f) => !only.some((c) => f.startsWith(`${c}:`) || f.startsWith(`${c} `))), ...fresh.failures];
+  latest.failures = [
+    ...latest.failures.filter((f) => !only.some((c) => f.startsWith(`${c}:`) || f.startsWith(`${c} `))),
+    ...fresh.failures,
+  ];
   writeFileSync(file, JSON.stringify(latest, null, 1) + '\n');
   const points = chartPoints(resultsFromJson(latest));
-  if (points.length > 0) writeFileSync(path.join(ROOT, 'bench/results/wake-vs-memory.svg'), wakeChart(points, 'Wake latency against memory size'));
+  if (points.length > 0)
+    writeFileSync(
+      path.join(ROOT, 'bench/results/wake-vs-memory.svg'),
+      wakeChart(points, 'Wake latency against memory size'),
+    );
   writeDoc(latest, points.length > 0 ? 'bench/results/wake-vs-memory.svg' : undefined);
 }
 
@@ -183,7 +224,15 @@ export function resultsFromJson(json: StoredJson): Results {
   json.figures.forEach((f, i) => {
     const raw = json.raw[i];
     if (!raw) return;
-    results.figure({ workload: f.workload, metric: f.metric, unit: f.unit, better: f.better, ours: raw.ours, baselineName: f.baseline.name, baseline: raw.baseline });
+    results.figure({
+      workload: f.workload,
+      metric: f.metric,
+      unit: f.unit,
+      better: f.better,
+      ours: raw.ours,
+      baselineName: f.baseline.name,
+      baseline: raw.baseline,
+    });
   });
   for (const d of json.details) results.detail(d.workload, d.metric, d.unit, d.values);
   return results;

@@ -90,7 +90,8 @@ export class Cri {
         const status = await cri.runtime.status({}, { timeoutMs: 1000 });
         if (status.status?.conditions.every((c) => c.status)) return cri;
       } catch (err) {
-        if (performance.now() > deadline) throw unavailable(`CRI at ${address} did not become ready`, { cause: err });
+        if (performance.now() > deadline)
+          throw unavailable(`CRI at ${address} did not become ready`, { cause: err });
       }
       cri.close();
       if (performance.now() > deadline) throw unavailable(`CRI at ${address} did not report ready`);
@@ -117,12 +118,26 @@ export class Cri {
       linux: {
         cgroupParent: `${this.cgroupParent}/pod${uid}`,
         securityContext: {
-          namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD },
+          namespaceOptions: {
+            network: NamespaceMode.POD,
+            pid: NamespaceMode.CONTAINER,
+            ipc: NamespaceMode.POD,
+          },
         },
       },
     };
-    const { podSandboxId } = await this.runtime.runPodSandbox({ config: sandboxConfig, runtimeHandler: spec.handler });
-    const pod: RunningPod = { id: podSandboxId, uid, ip: '', logDirectory, containers: new Map(), sandboxConfig };
+    const { podSandboxId } = await this.runtime.runPodSandbox({
+      config: sandboxConfig,
+      runtimeHandler: spec.handler,
+    });
+    const pod: RunningPod = {
+      id: podSandboxId,
+      uid,
+      ip: '',
+      logDirectory,
+      containers: new Map(),
+      sandboxConfig,
+    };
     try {
       for (const c of spec.containers) {
         const id = await this.createContainer(pod, sandboxConfig, c);
@@ -157,7 +172,9 @@ export class Cri {
         image: { image: c.image },
         command: c.command ?? [],
         args: c.args ?? [],
-        envs: Object.entries(c.env ?? {}).map(([key, value]) => create(KeyValueSchema, { key, value: Buffer.from(value) })),
+        envs: Object.entries(c.env ?? {}).map(([key, value]) =>
+          create(KeyValueSchema, { key, value: Buffer.from(value) }),
+        ),
         annotations: c.annotations ?? {},
         labels: { 'io.kubernetes.container.name': c.name },
         logPath: `${c.name}/0.log`,
@@ -166,7 +183,11 @@ export class Cri {
         linux: {
           resources: c.memoryLimitBytes ? { memoryLimitInBytes: BigInt(c.memoryLimitBytes) } : {},
           securityContext: {
-            namespaceOptions: { network: NamespaceMode.POD, pid: NamespaceMode.CONTAINER, ipc: NamespaceMode.POD },
+            namespaceOptions: {
+              network: NamespaceMode.POD,
+              pid: NamespaceMode.CONTAINER,
+              ipc: NamespaceMode.POD,
+            },
             ...(c.seccomp ? { seccomp: seccompProfile(c.seccomp) } : {}),
           },
         },
@@ -189,7 +210,11 @@ export class Cri {
   /** ExecSync, as kubelet's exec probes run it: exit code and the whole stdout/stderr as text. */
   async execSync(containerId: string, cmd: string[], timeoutSec = 30): Promise<ExecSyncResult> {
     const r = await this.runtime.execSync({ containerId, cmd, timeout: BigInt(timeoutSec) });
-    return { exitCode: r.exitCode, stdout: Buffer.from(r.stdout).toString(), stderr: Buffer.from(r.stderr).toString() };
+    return {
+      exitCode: r.exitCode,
+      stdout: Buffer.from(r.stdout).toString(),
+      stderr: Buffer.from(r.stderr).toString(),
+    };
   }
 
   /** Polls ContainerStatus until `done(status)` holds (bounded by `waitMs`); the last status. */

@@ -86,19 +86,25 @@ export class ExecStream {
 
   /** Ends the process's stdin (containerd's CloseIO). Needs v5 of the protocol. */
   closeStdin(): void {
-    if (this.#ws.protocol !== 'v5.channel.k8s.io') throw failedPrecondition(`stdin close needs v5, got ${this.#ws.protocol}`);
+    if (this.#ws.protocol !== 'v5.channel.k8s.io')
+      throw failedPrecondition(`stdin close needs v5, got ${this.#ws.protocol}`);
     this.#ws.sendBinary(Buffer.from([CLOSE, STDIN]));
   }
 
   resize(width: number, height: number): void {
-    this.#ws.sendBinary(Buffer.concat([Buffer.from([RESIZE]), Buffer.from(JSON.stringify({ Width: width, Height: height }))]));
+    this.#ws.sendBinary(
+      Buffer.concat([Buffer.from([RESIZE]), Buffer.from(JSON.stringify({ Width: width, Height: height }))]),
+    );
   }
 
   /** Polls the output until `done(stdout)` holds (bounded by `waitMs`). */
   async waitForStdout(done: (stdout: string) => boolean, waitMs = 10_000): Promise<string> {
     const deadline = performance.now() + waitMs;
     while (!done(this.stdout)) {
-      if (performance.now() > deadline) throw unavailable('exec output did not show what was awaited', { details: { stdout: this.stdout.slice(-500) } });
+      if (performance.now() > deadline)
+        throw unavailable('exec output did not show what was awaited', {
+          details: { stdout: this.stdout.slice(-500) },
+        });
       await sleep(20);
     }
     return this.stdout;

@@ -3,7 +3,14 @@
  * each becomes `client.method(init, { signal, timeoutMs })` returning the decoded response.
  */
 import * as grpc from '@grpc/grpc-js';
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { ZeropodError, ErrorCode, canceled } from '../../src/base/index.ts';
 

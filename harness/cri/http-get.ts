@@ -16,13 +16,20 @@ export function httpGet(host: string, port: number, path = '/', timeoutMs = 10_0
       res.once('end', () => resolve({ status: res.statusCode ?? 0, body, ms: performance.now() - started }));
       res.once('error', reject);
     });
-    req.once('timeout', () => req.destroy(new Error(`GET http://${host}:${port}${path} timed out after ${timeoutMs} ms`)));
+    req.once('timeout', () =>
+      req.destroy(new Error(`GET http://${host}:${port}${path} timed out after ${timeoutMs} ms`)),
+    );
     req.once('error', reject);
   });
 }
 
 /** Retries a GET until it succeeds or `waitMs` passes (a freshly started server may not listen yet). */
-export async function httpGetEventually(host: string, port: number, path = '/', waitMs = 10_000): Promise<HttpResult> {
+export async function httpGetEventually(
+  host: string,
+  port: number,
+  path = '/',
+  waitMs = 10_000,
+): Promise<HttpResult> {
   const deadline = performance.now() + waitMs;
   for (;;) {
     try {

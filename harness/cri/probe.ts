@@ -18,7 +18,13 @@ export function httpProbe(host: string, port: number, path = '/', timeoutMs = 10
   const started = performance.now();
   return new Promise((resolve) => {
     const req = http.get(
-      { host, port, path, timeout: timeoutMs, headers: { 'User-Agent': KUBE_PROBE_USER_AGENT, Connection: 'close', Accept: '*/*' } },
+      {
+        host,
+        port,
+        path,
+        timeout: timeoutMs,
+        headers: { 'User-Agent': KUBE_PROBE_USER_AGENT, Connection: 'close', Accept: '*/*' },
+      },
       (res) => {
         res.resume();
         res.once('end', () => {

@@ -5,7 +5,12 @@ import { parseCriLog } from './logs.ts';
 
 function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, len]) : len < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  const head =
+    len < 126
+      ? Buffer.from([(fin ? 0x80 : 0) | opcode, len])
+      : len < 65536
+        ? Buffer.alloc(4)
+        : Buffer.alloc(10);
   if (len >= 126 && len < 65536) {
     head[0] = (fin ? 0x80 : 0) | opcode;
     head[1] = 126;
@@ -19,7 +24,12 @@ function serverFrame(opcode: number, payload: Buffer, fin = true): Buffer {
 }
 
 test('the decoder yields the same frames whatever the chunking', () => {
-  const payloads = [Buffer.from([1, 104, 105]), Buffer.alloc(300, 7), Buffer.alloc(70_000, 9), Buffer.alloc(0)];
+  const payloads = [
+    Buffer.from([1, 104, 105]),
+    Buffer.alloc(300, 7),
+    Buffer.alloc(70_000, 9),
+    Buffer.alloc(0),
+  ];
   const wire = Buffer.concat([
     serverFrame(Opcode.binary, payloads[0]!),
     serverFrame(Opcode.binary, payloads[1]!, false),
@@ -31,8 +41,14 @@ test('the decoder yields the same frames whatever the chunking', () => {
     const frames = [];
     for (let i = 0; i < wire.length; i += split) frames.push(...d.push(wire.subarray(i, i + split)));
     assert.equal(frames.length, 4, `split ${split}`);
-    assert.deepEqual(frames.map((f) => f.opcode), [Opcode.binary, Opcode.binary, Opcode.continuation, Opcode.close]);
-    assert.deepEqual(frames.map((f) => f.fin), [true, false, true, true]);
+    assert.deepEqual(
+      frames.map((f) => f.opcode),
+      [Opcode.binary, Opcode.binary, Opcode.continuation, Opcode.close],
+    );
+    assert.deepEqual(
+      frames.map((f) => f.fin),
+      [true, false, true, true],
+    );
     frames.forEach((f, i) => assert.ok(f.payload.equals(payloads[i]!), `payload ${i}, split ${split}`));
   }
 });

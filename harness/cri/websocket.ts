@@ -49,7 +49,8 @@ export class FrameDecoder {
       } else if (len === 127) {
         if (b.length < 10) break;
         const big = b.readBigUInt64BE(2);
-        if (big > BigInt(MAX_FRAME)) throw invalidArgument('websocket frame too large', { details: { length: String(big) } });
+        if (big > BigInt(MAX_FRAME))
+          throw invalidArgument('websocket frame too large', { details: { length: String(big) } });
         len = Number(big);
         off = 10;
       }
@@ -100,9 +101,15 @@ export interface WebSocketConnection {
   destroy(): void;
 }
 
-export function connectWebSocket(url: string, protocols: string[], timeoutMs = 10_000): Promise<WebSocketConnection> {
+export function connectWebSocket(
+  url: string,
+  protocols: string[],
+  timeoutMs = 10_000,
+): Promise<WebSocketConnection> {
   const key = randomBytes(16).toString('base64');
-  const expectAccept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+  const expectAccept = createHash('sha1')
+    .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+    .digest('base64');
   return new Promise((resolve, reject) => {
     const req = http.get(url, {
       timeout: timeoutMs,

@@ -4,7 +4,16 @@
  * bridge networking. `up` is idempotent, `down` leaves nothing on the host.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { failedPrecondition, internal, unavailable } from '../../src/base/index.ts';
 import { paths } from './paths.ts';
@@ -33,7 +42,8 @@ export function initPid(): number | undefined {
 
 export function requireInitPid(): number {
   const pid = initPid();
-  if (pid === undefined) throw unavailable('the node environment is not running: start it with `npm run env -- up`');
+  if (pid === undefined)
+    throw unavailable('the node environment is not running: start it with `npm run env -- up`');
   return pid;
 }
 
@@ -55,7 +65,16 @@ export async function up(options: UpOptions): Promise<number> {
   const out = openSync(path.join(paths.logs, 'env.log'), 'a');
   const child = spawn(
     'unshare',
-    ['--mount', '--net', '--pid', '--fork', '--propagation', 'private', 'bash', path.join(paths.project, 'harness/env/init.sh')],
+    [
+      '--mount',
+      '--net',
+      '--pid',
+      '--fork',
+      '--propagation',
+      'private',
+      'bash',
+      path.join(paths.project, 'harness/env/init.sh'),
+    ],
     {
       detached: true,
       stdio: ['ignore', out, out],
@@ -77,7 +96,11 @@ export async function up(options: UpOptions): Promise<number> {
   const pid = await waitFor(() => forkedChild(unsharePid), 5000, 'the environment init process');
   writeFileSync(pidFile(), `${pid}\n`);
   const sock = `/proc/${pid}/root${paths.containerdSocket}`;
-  await waitFor(() => (existsSync(sock) ? true : undefined), 15000, `containerd's socket (see ${paths.logs})`);
+  await waitFor(
+    () => (existsSync(sock) ? true : undefined),
+    15000,
+    `containerd's socket (see ${paths.logs})`,
+  );
   log(`[env] containerd up in ${Math.round(performance.now() - started)} ms (init pid ${pid})`);
   await options.afterStart?.(pid);
   return pid;
@@ -127,15 +150,35 @@ function removeTree(dir: string, log: (line: string) => void): void {
 /** argv that runs a command inside the environment (all its namespaces and its root). */
 export function execArgv(cmd: string, args: readonly string[], cwd = paths.project): string[] {
   const pid = requireInitPid();
-  return ['nsenter', `--target=${pid}`, '--mount', '--net', '--pid', '--root', '--', 'env', `--chdir=${cwd}`, cmd, ...args];
+  return [
+    'nsenter',
+    `--target=${pid}`,
+    '--mount',
+    '--net',
+    '--pid',
+    '--root',
+    '--',
+    'env',
+    `--chdir=${cwd}`,
+    cmd,
+    ...args,
+  ];
 }
 
-export function exec(cmd: string, args: readonly string[], options: { check?: boolean; input?: string } = {}): Promise<RunResult> {
+export function exec(
+  cmd: string,
+  args: readonly string[],
+  options: { check?: boolean; input?: string } = {},
+): Promise<RunResult> {
   const [nsenter, ...rest] = execArgv(cmd, args);
   return run(nsenter!, rest, options);
 }
 
-export function execVisible(cmd: string, args: readonly string[], options: SpawnOptions = {}): Promise<number> {
+export function execVisible(
+  cmd: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<number> {
   const [nsenter, ...rest] = execArgv(cmd, args);
   const child = spawn(nsenter!, rest, { stdio: 'inherit', ...options });
   return new Promise((resolve, reject) => {

@@ -19,7 +19,14 @@ export async function ensureImages(rootfs: string, log: (line: string) => void):
 export async function importImages(refs: readonly ImageRef[], log: (line: string) => void): Promise<void> {
   const started = performance.now();
   for (const r of refs) {
-    await exec('ctr', ['-n', 'k8s.io', 'images', 'import', '--no-unpack', path.join('/images', path.basename(r.tarball))]);
+    await exec('ctr', [
+      '-n',
+      'k8s.io',
+      'images',
+      'import',
+      '--no-unpack',
+      path.join('/images', path.basename(r.tarball)),
+    ]);
   }
   log(`[images] imported into containerd in ${Math.round(performance.now() - started)} ms`);
 }

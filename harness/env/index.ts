@@ -1,5 +1,15 @@
 export { paths } from './paths.ts';
 export { preflight } from './preflight.ts';
 export { ensureRootfs, rootfsPath, rootfsReady } from './rootfs.ts';
-export { up, down, exec, execArgv, execVisible, criuCheck, initPid, requireInitPid, cgroupParent } from './env.ts';
+export {
+  up,
+  down,
+  exec,
+  execArgv,
+  execVisible,
+  criuCheck,
+  initPid,
+  requireInitPid,
+  cgroupParent,
+} from './env.ts';
 export { run, runVisible, type RunResult } from './run.ts';

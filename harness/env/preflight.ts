@@ -36,7 +36,9 @@ const kernelFeatures: [string, string][] = [
 
 export function preflight(): void {
   if (process.getuid?.() !== 0) {
-    throw failedPrecondition('the node environment needs root (it creates namespaces and mounts): run as root');
+    throw failedPrecondition(
+      'the node environment needs root (it creates namespaces and mounts): run as root',
+    );
   }
   const missing = Object.keys(hostTools).filter((t) => !onPath(t));
   if (missing.length > 0) {
@@ -45,7 +47,9 @@ export function preflight(): void {
   }
   for (const [file, feature] of kernelFeatures) {
     if (!existsSync(file)) {
-      throw failedPrecondition(`the kernel lacks ${feature}: ${file} does not exist; use a kernel built with it`);
+      throw failedPrecondition(
+        `the kernel lacks ${feature}: ${file} does not exist; use a kernel built with it`,
+      );
     }
   }
   const filesystems = readFileSync('/proc/filesystems', 'utf8');

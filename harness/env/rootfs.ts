@@ -29,7 +29,9 @@ export function rootfsReady(dir = rootfsPath()): boolean {
 export async function ensureRootfs(log: (line: string) => void): Promise<string> {
   const dir = rootfsPath();
   if (rootfsReady(dir)) {
-    log(`[rootfs] cached: ${dir} (${readFileSync(path.join(dir, 'versions.txt'), 'utf8').trim().split('\n').join(', ')})`);
+    log(
+      `[rootfs] cached: ${dir} (${readFileSync(path.join(dir, 'versions.txt'), 'utf8').trim().split('\n').join(', ')})`,
+    );
     return dir;
   }
   if (existsSync(dir)) {

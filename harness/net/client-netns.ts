@@ -67,22 +67,34 @@ export async function httpGetFrom(
 ): Promise<ClientResponse> {
   const started = performance.now();
   const sock = await dialInNetns(client.netnsPath, { host, port }, AbortSignal.timeout(timeoutMs));
-  return exchange(sock, `GET ${path} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: zeropod-test\r\n\r\n`, timeoutMs, started).then(
-    (raw) => {
-      const text = raw.toString('utf8');
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
-      return { status, body: text.slice(text.indexOf('\r\n\r\n') + 4), ms: performance.now() - started };
-    },
-  );
+  return exchange(
+    sock,
+    `GET ${path} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: zeropod-test\r\n\r\n`,
+    timeoutMs,
+    started,
+  ).then((raw) => {
+    const text = raw.toString('utf8');
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+    return { status, body: text.slice(text.indexOf('\r\n\r\n') + 4), ms: performance.now() - started };
+  });
 }
 
 /** Sends `request`, reads until the server closes; bounded by `timeoutMs`. */
-export function exchange(sock: net.Socket, request: string | Buffer, timeoutMs: number, started = performance.now()): Promise<Buffer> {
+export function exchange(
+  sock: net.Socket,
+  request: string | Buffer,
+  timeoutMs: number,
+  started = performance.now(),
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`no complete response within ${timeoutMs} ms (${Math.round(performance.now() - started)} ms)`));
+      reject(
+        new Error(
+          `no complete response within ${timeoutMs} ms (${Math.round(performance.now() - started)} ms)`,
+        ),
+      );
     }, timeoutMs);
     sock.on('data', (d: Buffer) => chunks.push(d));
     sock.once('end', () => {

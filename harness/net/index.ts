@@ -1,4 +1,10 @@
-export { createClientHost, httpGetFrom, exchange, type ClientHost, type ClientResponse } from './client-netns.ts';
+export {
+  createClientHost,
+  httpGetFrom,
+  exchange,
+  type ClientHost,
+  type ClientResponse,
+} from './client-netns.ts';
 export { redisCommand } from './resp.ts';
 export { allScaled, scaledStatus, waitForPhase, type ScaledStatus } from './status.ts';
 export { pidsInContainer, mountsMentioning } from './procs.ts';

@@ -56,7 +56,11 @@ export async function scaledStatus(containerId: string): Promise<ScaledStatus | 
 }
 
 /** Polls until the container reaches `phase` (bounded). */
-export async function waitForPhase(containerId: string, phase: string, timeoutMs = 30_000): Promise<ScaledStatus> {
+export async function waitForPhase(
+  containerId: string,
+  phase: string,
+  timeoutMs = 30_000,
+): Promise<ScaledStatus> {
   const deadline = performance.now() + timeoutMs;
   let last: ScaledStatus | undefined;
   while (performance.now() < deadline) {
@@ -64,5 +68,7 @@ export async function waitForPhase(containerId: string, phase: string, timeoutMs
     if (last?.phase === phase) return last;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`container ${containerId.slice(0, 12)} did not reach ${phase} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+  throw new Error(
+    `container ${containerId.slice(0, 12)} did not reach ${phase} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`,
+  );
 }

@@ -6,7 +6,9 @@ import { describeError } from '../base/index.ts';
 import { parseFlags } from '../shim/flags.ts';
 
 // V8's code cache on disk (Node >= 22.1): later starts skip most parsing and compiling.
-(module as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache?.('/var/cache/zeropod-ts/v8');
+(module as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache?.(
+  '/var/cache/zeropod-ts/v8',
+);
 
 const VERSION = '0.1.0';
 

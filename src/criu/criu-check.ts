@@ -91,7 +91,11 @@ let dirtyTracking: Promise<boolean> | undefined;
  * process: `criu check --feature mem_dirty_track`.
  */
 export function criuSupportsDirtyTracking(options: CriuToolOptions = {}): Promise<boolean> {
-  dirtyTracking ??= run(options.binary ?? 'criu', ['check', '--feature', 'mem_dirty_track'], options.signal).then(
+  dirtyTracking ??= run(
+    options.binary ?? 'criu',
+    ['check', '--feature', 'mem_dirty_track'],
+    options.signal,
+  ).then(
     (out) => out.code === 0,
     () => false,
   );

@@ -20,11 +20,23 @@ export interface LazyPagesDaemon {
 
 const SOCKET = 'lazy-pages.socket';
 
-export async function startLazyPages(opts: { imagePath: string; workPath: string; binary?: string }): Promise<LazyPagesDaemon> {
+export async function startLazyPages(opts: {
+  imagePath: string;
+  workPath: string;
+  binary?: string;
+}): Promise<LazyPagesDaemon> {
   const child = spawn(
     opts.binary ?? 'criu',
     // Default verbosity: -v4 logs every page fault, on the wake's critical path.
-    ['lazy-pages', '--images-dir', opts.imagePath, '--work-dir', opts.workPath, '--log-file', 'lazy-pages.log'],
+    [
+      'lazy-pages',
+      '--images-dir',
+      opts.imagePath,
+      '--work-dir',
+      opts.workPath,
+      '--log-file',
+      'lazy-pages.log',
+    ],
     { stdio: 'ignore' },
   );
   const done = new Promise<number>((resolve) => {
@@ -41,5 +53,7 @@ export async function startLazyPages(opts: { imagePath: string; workPath: string
   }
   child.kill('SIGKILL');
   const tail = await criuLogTail(opts.workPath, 'lazy-pages', 10).catch(() => []);
-  throw internal(`criu lazy-pages did not start${tail.length ? `:\n${tail.join('\n')}` : ''}`, { details: opts });
+  throw internal(`criu lazy-pages did not start${tail.length ? `:\n${tail.join('\n')}` : ''}`, {
+    details: opts,
+  });
 }

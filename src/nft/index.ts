@@ -1,2 +1,13 @@
 export { NftTable } from './nft.ts';
-export { ACTIVATOR_MARK, holdConnections, releaseConnections, type HeldConnection, createRuleset, parseCounter, redirectOff, redirectOn, tableName, type ContainerRules } from './rules.ts';
+export {
+  ACTIVATOR_MARK,
+  holdConnections,
+  releaseConnections,
+  type HeldConnection,
+  createRuleset,
+  parseCounter,
+  redirectOff,
+  redirectOn,
+  tableName,
+  type ContainerRules,
+} from './rules.ts';

@@ -64,7 +64,9 @@ export class NftTable {
 
   /** Packets counted as activity so far. */
   async activity(): Promise<number> {
-    return parseCounter(await run(this.netnsPath, ['-j', 'list', 'counter', 'inet', this.rules.table, 'activity']));
+    return parseCounter(
+      await run(this.netnsPath, ['-j', 'list', 'counter', 'inet', this.rules.table, 'activity']),
+    );
   }
 
   async remove(): Promise<void> {

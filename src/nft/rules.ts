@@ -40,7 +40,11 @@ export function createRuleset(r: ContainerRules, activatorPorts: readonly number
   const ports = `{ ${r.ports.join(', ')} }`;
   const redirects = (extra: string) =>
     r.ports
-      .map((p, i) => (activatorPorts[i] ? `    ${extra}tcp dport @asleep tcp dport ${p} redirect to :${activatorPorts[i]}` : ''))
+      .map((p, i) =>
+        activatorPorts[i]
+          ? `    ${extra}tcp dport @asleep tcp dport ${p} redirect to :${activatorPorts[i]}`
+          : '',
+      )
       .filter(Boolean)
       .join('\n');
   return `table inet ${r.table} {
@@ -100,9 +104,14 @@ export interface HeldConnection {
 
 /** Starts dropping the packets of these connections (remote -> local). */
 export function holdConnections(table: string, conns: readonly HeldConnection[]): string {
-  return conns
-    .map((c) => `add element inet ${table} held${c.family} { ${c.remoteAddress} . ${c.remotePort} . ${c.localAddress} . ${c.localPort} }`)
-    .join('\n') + '\n';
+  return (
+    conns
+      .map(
+        (c) =>
+          `add element inet ${table} held${c.family} { ${c.remoteAddress} . ${c.remotePort} . ${c.localAddress} . ${c.localPort} }`,
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function releaseConnections(table: string): string {

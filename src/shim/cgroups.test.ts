@@ -33,7 +33,8 @@ test('controllers mounted singly resolve to their own directories', () => {
 });
 
 test('co-mounted controllers share one directory', () => {
-  const mountinfo = '30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,cpu,cpuacct';
+  const mountinfo =
+    '30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,cpu,cpuacct';
   const dirs = cgroupDirsFrom('3:cpu,cpuacct:/kubepods/pod1/c1\n', mountinfo);
   assert.equal(dirs.get('cpu'), '/sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/c1');
   assert.equal(dirs.get('cpuacct'), '/sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/c1');
@@ -41,11 +42,17 @@ test('co-mounted controllers share one directory', () => {
 
 test('a mount of a sub-tree (a cgroup namespace, a bind) maps paths relative to its root', () => {
   const mountinfo = '40 30 0:32 /kubepods /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory';
-  assert.equal(cgroupDirsFrom('4:memory:/kubepods/pod1/c1', mountinfo).get('memory'), '/sys/fs/cgroup/memory/pod1/c1');
+  assert.equal(
+    cgroupDirsFrom('4:memory:/kubepods/pod1/c1', mountinfo).get('memory'),
+    '/sys/fs/cgroup/memory/pod1/c1',
+  );
   assert.equal(cgroupDirsFrom('4:memory:/elsewhere/c1', mountinfo).get('memory'), undefined);
 });
 
 test('parsers ignore the v2 line, options and other file systems', () => {
   assert.deepEqual([...parseProcCgroup(PROC).keys()], ['name=systemd', 'pids', 'memory', 'cpuacct', 'cpu']);
-  assert.deepEqual([...parseCgroupMounts(SINGLY).keys()], ['cpu', 'cpuacct', 'memory', 'pids', 'name=systemd']);
+  assert.deepEqual(
+    [...parseCgroupMounts(SINGLY).keys()],
+    ['cpu', 'cpuacct', 'memory', 'pids', 'name=systemd'],
+  );
 });

@@ -68,7 +68,10 @@ export function cgroupDirsFrom(procCgroup: string, mountinfo: string): Map<strin
 /** The cgroup directories of a live process; empty when it is gone. */
 export function cgroupDirsOf(pid: number): Map<string, string> {
   try {
-    return cgroupDirsFrom(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'));
+    return cgroupDirsFrom(
+      readFileSync(`/proc/${pid}/cgroup`, 'utf8'),
+      readFileSync('/proc/self/mountinfo', 'utf8'),
+    );
   } catch {
     return new Map(); // exited already: its cgroup is unknown
   }

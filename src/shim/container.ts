@@ -126,14 +126,21 @@ export class Container {
         containerId: c.id,
         bundle: c.bundle,
         rootfs: opts.rootfs.map((m) => ({ type: m.type, source: m.source, options: [...m.options] })),
-        io: { stdin: opts.stdio.stdin, stdout: opts.stdio.stdout, stderr: opts.stdio.stderr, terminal: opts.terminal },
+        io: {
+          stdin: opts.stdio.stdin,
+          stdout: opts.stdio.stdout,
+          stderr: opts.stdio.stderr,
+          terminal: opts.terminal,
+        },
         pid,
       });
       return c;
     } catch (err) {
       // Past `runc create`, a failure must not leave runc's container behind.
       if (c.init.pid) await deps.runc.delete(opts.id, { force: true }).catch(() => undefined);
-      await c.#stack.dispose().catch((e: unknown) => c.log.warn('cleanup after a failed create failed', { error: e }));
+      await c.#stack
+        .dispose()
+        .catch((e: unknown) => c.log.warn('cleanup after a failed create failed', { error: e }));
       throw err;
     }
   }
@@ -147,7 +154,8 @@ export class Container {
 
   async start(execId: string): Promise<number> {
     const p = this.process(execId);
-    if (!p.state.is('created')) throw failedPrecondition(`process ${execId || this.id} is ${p.state.phase}, not created`);
+    if (!p.state.is('created'))
+      throw failedPrecondition(`process ${execId || this.id} is ${p.state.phase}, not created`);
     if (!execId) {
       await this.runc.start(this.id).catch(ociRuntimeError('start'));
       this.#oom?.start();
@@ -326,7 +334,8 @@ export class Container {
    * dump leaves CRIU's log in the bundle as criu-dump.log, as there.
    */
   async checkpoint(imagePath: string, o: CheckpointRequestOptions): Promise<void> {
-    if (!this.init.state.is('running', 'paused')) throw failedPrecondition(`task ${this.id} is ${this.init.state.phase}: nothing to checkpoint`);
+    if (!this.init.state.is('running', 'paused'))
+      throw failedPrecondition(`task ${this.id} is ${this.init.state.phase}: nothing to checkpoint`);
     const workPath = o.workPath || path.join(this.bundle, 'work', 'criu-work');
     try {
       await this.runc.checkpoint(this.id, {
@@ -400,7 +409,6 @@ export class Container {
     });
   }
 }
-
 
 export interface OciSpec {
   annotations?: Record<string, string>;

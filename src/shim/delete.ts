@@ -24,7 +24,8 @@ export async function deleteBundle(flags: ShimFlags): Promise<Uint8Array> {
   try {
     await runc.delete(flags.id, { force: true });
   } catch (err) {
-    if ((err as { code?: string }).code !== 'NotFound') process.stderr.write(`runc delete ${flags.id}: ${(err as Error).message}\n`);
+    if ((err as { code?: string }).code !== 'NotFound')
+      process.stderr.write(`runc delete ${flags.id}: ${(err as Error).message}\n`);
   }
   await unmountAll(path.join(flags.bundle, 'rootfs'));
   for (const sock of [shimSocketOf(flags.bundle), statusSocketPath(flags.namespace, flags.id)]) {
@@ -32,7 +33,11 @@ export async function deleteBundle(flags: ShimFlags): Promise<Uint8Array> {
   }
   return toBinary(
     DeleteResponseSchema,
-    create(DeleteResponseSchema, { pid: readPid(path.join(flags.bundle, 'init.pid')), exitStatus: 128 + SIGKILL, exitedAt: timestampNow() }),
+    create(DeleteResponseSchema, {
+      pid: readPid(path.join(flags.bundle, 'init.pid')),
+      exitStatus: 128 + SIGKILL,
+      exitedAt: timestampNow(),
+    }),
   );
 }
 
@@ -54,7 +59,9 @@ function shimSocketOf(bundle: string): string | undefined {
     // fall through to the older file
   }
   try {
-    return readFileSync(path.join(bundle, 'address'), 'utf8').trim().replace(/^unix:\/\//, '');
+    return readFileSync(path.join(bundle, 'address'), 'utf8')
+      .trim()
+      .replace(/^unix:\/\//, '');
   } catch {
     return undefined;
   }

@@ -87,7 +87,10 @@ export class EventPublisher implements EventSink {
     await this.#client?.[Symbol.asyncDispose]();
   }
 
-  async #send(topic: string, envelope: MessageInitShape<(typeof Events)['method']['forward']['input']>['envelope']) {
+  async #send(
+    topic: string,
+    envelope: MessageInitShape<(typeof Events)['method']['forward']['input']>['envelope'],
+  ) {
     const deadline = performance.now() + RETRY_BUDGET_MS;
     for (let attempt = 0; !this.#closed; attempt++) {
       try {
@@ -96,7 +99,8 @@ export class EventPublisher implements EventSink {
         if (attempt > 0) this.#log.info('event published after retries', { topic, attempt });
         return;
       } catch (err) {
-        if (attempt === 0) this.#log.warn('publishing an event failed: retrying', { topic, error: describeError(err) });
+        if (attempt === 0)
+          this.#log.warn('publishing an event failed: retrying', { topic, error: describeError(err) });
         await this.#client?.[Symbol.asyncDispose]().catch(() => undefined);
         this.#client = undefined;
         if (performance.now() > deadline) break;
@@ -112,4 +116,3 @@ export class EventPublisher implements EventSink {
     return this.#client;
   }
 }
-

@@ -36,9 +36,11 @@ export function parseFlags(argv: readonly string[], cwd: string): ShimFlags {
       if (inline === undefined || inline === 'true') bools.add(rawName);
       continue;
     }
-    if (!valueFlags.has(rawName)) throw invalidArgument(`unknown flag -${rawName}`, { details: { flag: rawName } });
+    if (!valueFlags.has(rawName))
+      throw invalidArgument(`unknown flag -${rawName}`, { details: { flag: rawName } });
     const value = inline ?? argv[++i];
-    if (value === undefined) throw invalidArgument(`flag -${rawName} needs a value`, { details: { flag: rawName } });
+    if (value === undefined)
+      throw invalidArgument(`flag -${rawName} needs a value`, { details: { flag: rawName } });
     values.set(rawName, value);
   }
   let action: ShimAction = 'serve';
@@ -46,7 +48,9 @@ export function parseFlags(argv: readonly string[], cwd: string): ShimFlags {
   else if (bools.has('info')) action = 'info';
   else if (positional[0] === 'start' || positional[0] === 'delete') action = positional[0];
   else if (positional.length > 0) {
-    throw invalidArgument(`unknown action "${positional[0]}": expected start or delete`, { details: { action: positional[0] } });
+    throw invalidArgument(`unknown action "${positional[0]}": expected start or delete`, {
+      details: { action: positional[0] },
+    });
   }
   const flags: ShimFlags = {
     action,
@@ -58,8 +62,12 @@ export function parseFlags(argv: readonly string[], cwd: string): ShimFlags {
     debug: bools.has('debug'),
   };
   if (action === 'start' || action === 'delete' || action === 'serve') {
-    for (const [name, v] of [['namespace', flags.namespace], ['id', flags.id]] as const) {
-      if (v === '') throw invalidArgument(`flag -${name} is required for ${action}`, { details: { flag: name } });
+    for (const [name, v] of [
+      ['namespace', flags.namespace],
+      ['id', flags.id],
+    ] as const) {
+      if (v === '')
+        throw invalidArgument(`flag -${name} is required for ${action}`, { details: { flag: name } });
     }
   }
   return flags;

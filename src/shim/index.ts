@@ -7,6 +7,15 @@ export { readStdin, runtimeInfo, RUNTIME_NAME } from './info.ts';
 export { TaskService, type TaskServiceHooks } from './task-service.ts';
 export { Container, type ExitPolicy, type OciSpec } from './container.ts';
 export type { ExitInfo, ProcessPhase, TaskProcess } from './process.ts';
-export { grouping, nodeDaemonMarker, NODE_GROUP, runcRoot, statusSocketPath, taskSocketPath, SHIM_RUN_DIR, type Grouping } from './paths.ts';
+export {
+  grouping,
+  nodeDaemonMarker,
+  NODE_GROUP,
+  runcRoot,
+  statusSocketPath,
+  taskSocketPath,
+  SHIM_RUN_DIR,
+  type Grouping,
+} from './paths.ts';
 export { readMetrics, cgroupDir } from './stats.ts';
 export { cgroupDirsOf, cgroupDirForPath, type CgroupDirs } from './cgroups.ts';

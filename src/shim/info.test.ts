@@ -6,9 +6,15 @@ import { RuntimeInfoSchema } from '../gen/github.com/containerd/containerd/api/t
 import { FEATURES_TYPE_URL, RUNTIME_NAME, runtimeInfo } from './info.ts';
 
 test('-info answers name, version, the options echoed and runc features as containerd types them', async () => {
-  const options = toBinary(AnySchema, create(AnySchema, { typeUrl: 'containerd.runc.v1.Options', value: new Uint8Array([8, 1]) }));
+  const options = toBinary(
+    AnySchema,
+    create(AnySchema, { typeUrl: 'containerd.runc.v1.Options', value: new Uint8Array([8, 1]) }),
+  );
   const features = '{"ociVersionMin":"1.0.0","mountOptions":["rro"]}';
-  const info = fromBinary(RuntimeInfoSchema, await runtimeInfo({ version: '0.1.0', options, features: async () => features }));
+  const info = fromBinary(
+    RuntimeInfoSchema,
+    await runtimeInfo({ version: '0.1.0', options, features: async () => features }),
+  );
   assert.equal(info.name, RUNTIME_NAME);
   assert.equal(info.version?.version, '0.1.0');
   assert.equal(info.options?.typeUrl, 'containerd.runc.v1.Options');
@@ -19,7 +25,11 @@ test('-info answers name, version, the options echoed and runc features as conta
 test('-info without options, and with a runc that has no features, still answers', async () => {
   const info = fromBinary(
     RuntimeInfoSchema,
-    await runtimeInfo({ version: '0.1.0', options: new Uint8Array(), features: () => Promise.reject(new Error('no')) }),
+    await runtimeInfo({
+      version: '0.1.0',
+      options: new Uint8Array(),
+      features: () => Promise.reject(new Error('no')),
+    }),
   );
   assert.equal(info.name, RUNTIME_NAME);
   assert.equal(info.options, undefined);

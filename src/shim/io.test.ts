@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,7 +51,10 @@ test('stdio URIs: plain paths are FIFOs, file:// is a file, binary:// is refused
 test('file:// output: stdout and stderr are appended to the file', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'logs', 'c.log');
-  const io = await ProcessIO.open({ stdin: '', stdout: `file://${file}`, stderr: `file://${file}` }, silentLogger);
+  const io = await ProcessIO.open(
+    { stdin: '', stdout: `file://${file}`, stderr: `file://${file}` },
+    silentLogger,
+  );
   const { stdout, stderr } = io.childStdio;
   assert.ok(stdout !== undefined && stderr !== undefined);
   writeSync(stdout, 'out\n');

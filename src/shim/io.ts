@@ -26,9 +26,24 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import tty from 'node:tty';
-import { DisposableStack2, describeError, invalidArgument, unimplemented, type Logger } from '../base/index.ts';
+import {
+  DisposableStack2,
+  describeError,
+  invalidArgument,
+  unimplemented,
+  type Logger,
+} from '../base/index.ts';
 import { ConsoleSocket } from '../runc/index.ts';
-import { close, dupCloexec, openFifo, pipe, setNonBlocking, setWindowSize, writeSome, type WindowSize } from '../sys/index.ts';
+import {
+  close,
+  dupCloexec,
+  openFifo,
+  pipe,
+  setNonBlocking,
+  setWindowSize,
+  writeSome,
+  type WindowSize,
+} from '../sys/index.ts';
 import { PtyWriter } from './pty-writer.ts';
 
 export interface StdioPaths {
@@ -67,7 +82,12 @@ export class ProcessIO {
   }
 
   /** Opens FIFOs and pipes (or the console socket); on failure releases what it took. */
-  static async open(paths: StdioPaths, log: Logger, signal?: AbortSignal, options: ProcessIOOptions = {}): Promise<ProcessIO> {
+  static async open(
+    paths: StdioPaths,
+    log: Logger,
+    signal?: AbortSignal,
+    options: ProcessIOOptions = {},
+  ): Promise<ProcessIO> {
     const io = new ProcessIO(log);
     try {
       if (options.terminal) {
@@ -81,7 +101,10 @@ export class ProcessIO {
         if (!options.terminal) {
           const [r, w] = pipe();
           io.#childFds[0] = r;
-          const writer = io.#stack.use(new net.Socket({ fd: w, readable: false, writable: true }), (s) => void s.destroy());
+          const writer = io.#stack.use(
+            new net.Socket({ fd: w, readable: false, writable: true }),
+            (s) => void s.destroy(),
+          );
           io.#stdinWriter = writer;
           fifo.pipe(writer);
           writer.on('error', (err) => log.debug('stdin copy ended', { error: err }));
@@ -92,7 +115,10 @@ export class ProcessIO {
         io.#openFile(file, options);
         return io;
       }
-      for (const [slot, p] of [[1, paths.stdout], [2, paths.stderr]] as const) {
+      for (const [slot, p] of [
+        [1, paths.stdout],
+        [2, paths.stderr],
+      ] as const) {
         if (!p) continue;
         io.#holdReadEnd(p);
         const fifo = io.#stack.use(await openFifo(p, 'w', signal), (s) => void s.destroy());
@@ -131,7 +157,10 @@ export class ProcessIO {
   #attach(slot: 1 | 2, fifo: Writable): void {
     const [r, w] = pipe();
     this.#childFds[slot] = w;
-    const reader = this.#stack.use(new net.Socket({ fd: r, readable: true, writable: false }), (s) => void s.destroy());
+    const reader = this.#stack.use(
+      new net.Socket({ fd: r, readable: true, writable: false }),
+      (s) => void s.destroy(),
+    );
     this.#copies.push(copy(reader, fifo, this.#log, () => !this.holdOpen && !this.#toFile));
   }
 
@@ -252,7 +281,10 @@ export function fileUri(stdout: string): string | undefined {
   if (!m) return undefined; // a plain path: containerd's FIFO
   const scheme = m[1]!.toLowerCase();
   if (scheme === 'fifo') return undefined;
-  if (scheme === 'binary') throw unimplemented('stdio scheme binary:// (a logging binary) is not supported', { details: { stdout } });
+  if (scheme === 'binary')
+    throw unimplemented('stdio scheme binary:// (a logging binary) is not supported', {
+      details: { stdout },
+    });
   if (scheme !== 'file') throw invalidArgument(`unknown stdio scheme ${scheme}`, { details: { stdout } });
   return decodeURIComponent(new URL(stdout).pathname);
 }

@@ -46,7 +46,10 @@ export function fifoLogSink(fifoPath: string, options: LogSinkOptions = {}): (li
   };
   const flush = () => {
     if (!sock) return;
-    if (dropped > 0) sock.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'log lines dropped while containerd was away', dropped })}\n`);
+    if (dropped > 0)
+      sock.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'log lines dropped while containerd was away', dropped })}\n`,
+      );
     for (const line of pending) sock.write(line);
     pending = [];
     pendingBytes = 0;

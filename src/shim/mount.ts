@@ -21,7 +21,10 @@ export async function mountAll(mounts: readonly RootfsMount[], target: string): 
     try {
       await run('mount', args);
     } catch (err) {
-      throw internal(`mounting the rootfs (${m.type}) failed`, { cause: err, details: { target, source: m.source } });
+      throw internal(`mounting the rootfs (${m.type}) failed`, {
+        cause: err,
+        details: { target, source: m.source },
+      });
     }
   }
 }

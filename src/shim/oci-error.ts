@@ -16,4 +16,3 @@ export function ociRuntimeError(command: 'create' | 'start' | 'exec'): (err: unk
     });
   };
 }
-

@@ -11,7 +11,10 @@ export function runcRoot(namespace: string): string {
 
 /** One task socket per group (a pod): deterministic, so a second `start` finds the first daemon. */
 export function taskSocketPath(containerdAddress: string, namespace: string, group: string): string {
-  const h = createHash('sha256').update(`${containerdAddress}\0${namespace}\0${group}`).digest('hex').slice(0, 32);
+  const h = createHash('sha256')
+    .update(`${containerdAddress}\0${namespace}\0${group}`)
+    .digest('hex')
+    .slice(0, 32);
   return path.join(SHIM_RUN_DIR, 's', `${h}.sock`);
 }
 

@@ -35,7 +35,10 @@ export function exitTimeNow(): Pick<ExitInfo, 'exitedAt' | 'exitedAtNs'> {
 /** The exit time as a protobuf Timestamp, nanoseconds when known. */
 export function exitTimestamp(exit: Pick<ExitInfo, 'exitedAt' | 'exitedAtNs'>): Timestamp {
   if (exit.exitedAtNs === undefined) return timestampFromDate(exit.exitedAt);
-  return create(TimestampSchema, { seconds: exit.exitedAtNs / 1_000_000_000n, nanos: Number(exit.exitedAtNs % 1_000_000_000n) });
+  return create(TimestampSchema, {
+    seconds: exit.exitedAtNs / 1_000_000_000n,
+    nanos: Number(exit.exitedAtNs % 1_000_000_000n),
+  });
 }
 
 export class TaskProcess {
@@ -59,7 +62,11 @@ export class TaskProcess {
     this.execId = execId;
     this.terminal = opts.terminal;
     this.stdio = opts.stdio;
-    this.state = new StateMachine<ProcessPhase>('created', transitions, log.child({ exec: execId || undefined }));
+    this.state = new StateMachine<ProcessPhase>(
+      'created',
+      transitions,
+      log.child({ exec: execId || undefined }),
+    );
     this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
   }
 

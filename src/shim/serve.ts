@@ -61,8 +61,11 @@ export async function serve(flags: ShimFlags, extensions: readonly Extension[] =
     stopping = true;
     log.info('shim shutting down', { reason });
     if (nodeWide) for (const f of [`${marker}.pid`, `${marker}.addr`]) rmSync(f, { force: true });
-    await server.shutdown({ timeoutMs: 2000 }).catch((err: unknown) => log.warn('ttrpc shutdown', { error: err }));
-    for (const a of attached) await a.dispose().catch((err: unknown) => log.warn('extension dispose', { error: err }));
+    await server
+      .shutdown({ timeoutMs: 2000 })
+      .catch((err: unknown) => log.warn('ttrpc shutdown', { error: err }));
+    for (const a of attached)
+      await a.dispose().catch((err: unknown) => log.warn('extension dispose', { error: err }));
     await events.close().catch((err: unknown) => log.warn('events close', { error: err }));
     reaper.dispose();
     process.exit(0);

@@ -39,7 +39,8 @@ export async function start(flags: ShimFlags, entry: string): Promise<string> {
     try {
       server = await listenUnix(sock);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw internal(`cannot listen on ${sock}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE')
+        throw internal(`cannot listen on ${sock}`, { cause: err });
       // Either another `start` of the same pod won the race (it answers on the next attempt) or a dead
       // daemon left its socket file behind (nobody answers: remove it).
       if (!(await answers(sock))) unlinkSync(sock);

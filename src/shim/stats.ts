@@ -102,5 +102,9 @@ export function readMetrics(dirs: CgroupDirs) {
 /** Packs metrics the way containerd's typeurl does: the bare message name as type URL. */
 export async function statsAny(c: Container): Promise<Any> {
   const m = readMetrics(c.cgroups);
-  return { $typeName: 'google.protobuf.Any', typeUrl: MetricsSchema.typeName, value: toBinary(MetricsSchema, m) };
+  return {
+    $typeName: 'google.protobuf.Any',
+    typeUrl: MetricsSchema.typeName,
+    value: toBinary(MetricsSchema, m),
+  };
 }

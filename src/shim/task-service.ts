@@ -6,7 +6,10 @@ import { alreadyExists, invalidArgument, notFound, type Logger } from '../base/i
 import type { ServiceImpl } from '../ttrpc/index.ts';
 import { Task } from '../gen/github.com/containerd/containerd/api/runtime/task/v2/shim_pb.js';
 import { Status } from '../gen/github.com/containerd/containerd/api/types/task/task_pb.js';
-import { CheckpointOptionsSchema, ProcessDetailsSchema } from '../gen/github.com/containerd/containerd/api/types/runc/options/oci_pb.js';
+import {
+  CheckpointOptionsSchema,
+  ProcessDetailsSchema,
+} from '../gen/github.com/containerd/containerd/api/types/runc/options/oci_pb.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Container, type ContainerDeps } from './container.ts';
@@ -64,8 +67,10 @@ export class TaskService {
   impl(): ServiceImpl<TaskMethods> {
     return {
       create: async (req, ctx) => {
-        if (this.containers.has(req.id) || this.#creating.has(req.id)) throw alreadyExists(`task ${req.id} already exists`);
-        if (!req.bundle) throw invalidArgument('CreateTaskRequest.bundle is empty: expected the bundle directory');
+        if (this.containers.has(req.id) || this.#creating.has(req.id))
+          throw alreadyExists(`task ${req.id} already exists`);
+        if (!req.bundle)
+          throw invalidArgument('CreateTaskRequest.bundle is empty: expected the bundle directory');
         this.hooks.beforeCreate?.(req.bundle);
         this.#creating.add(req.id);
         try {
@@ -179,12 +184,18 @@ export class TaskService {
       exec: async (req) => {
         const c = this.#get(req.id);
         if (!req.spec) throw invalidArgument('ExecProcessRequest.spec is empty: expected an OCI process');
-        c.addExec(req.execId, req.terminal, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }, req.spec.value);
+        c.addExec(
+          req.execId,
+          req.terminal,
+          { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr },
+          req.spec.value,
+        );
         return {};
       },
       checkpoint: async (req) => {
         const c = this.#get(req.id);
-        if (!req.path) throw invalidArgument('CheckpointTaskRequest.path is empty: expected the image directory');
+        if (!req.path)
+          throw invalidArgument('CheckpointTaskRequest.path is empty: expected the image directory');
         const options = req.options?.value.length
           ? fromBinary(CheckpointOptionsSchema, req.options.value)
           : create(CheckpointOptionsSchema, {});
@@ -202,8 +213,11 @@ export class TaskService {
       },
       update: async (req) => {
         const c = this.#get(req.id);
-        if (!req.resources) throw invalidArgument('UpdateTaskRequest.resources is empty: expected OCI LinuxResources');
-        await c.queue.run(() => c.runc.update(c.id, JSON.parse(new TextDecoder().decode(req.resources!.value)) as LinuxResources));
+        if (!req.resources)
+          throw invalidArgument('UpdateTaskRequest.resources is empty: expected OCI LinuxResources');
+        await c.queue.run(() =>
+          c.runc.update(c.id, JSON.parse(new TextDecoder().decode(req.resources!.value)) as LinuxResources),
+        );
         return {};
       },
       wait: async (req, ctx) => {
@@ -217,7 +231,11 @@ export class TaskService {
       },
       connect: async (req) => {
         const c = this.containers.get(req.id);
-        return { shimPid: process.pid, taskPid: c ? (this.hooks.pidOverride?.(c) ?? c.init.pid) : 0, version: '' };
+        return {
+          shimPid: process.pid,
+          taskPid: c ? (this.hooks.pidOverride?.(c) ?? c.init.pid) : 0,
+          version: '',
+        };
       },
       shutdown: async () => {
         if (this.containers.size === 0 && this.#creating.size === 0) setImmediate(() => this.onEmpty());

@@ -33,4 +33,12 @@ export {
 export { Reaper, type ExitStatus, type ReaperOptions } from './reaper.ts';
 export { openFifo, type FifoMode } from './fifo.ts';
 export { pipe } from './pipe.ts';
-export { dupCloexec, getWindowSize, openPtyPair, setNonBlocking, setWindowSize, writeSome, type WindowSize } from './pty.ts';
+export {
+  dupCloexec,
+  getWindowSize,
+  openPtyPair,
+  setNonBlocking,
+  setWindowSize,
+  writeSome,
+  type WindowSize,
+} from './pty.ts';

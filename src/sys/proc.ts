@@ -151,9 +151,10 @@ export async function connectedTcpSockets(pids: readonly number[]): Promise<TcpC
   ]);
   const owned = new Set<number>();
   for (const set of inodeSets) for (const i of set as Set<number>) owned.add(i);
-  return [...parseProcNetTcpConnections((tcp as string | undefined) ?? '', 4), ...parseProcNetTcpConnections((tcp6 as string | undefined) ?? '', 6)].filter(
-    (c) => owned.has(c.inode),
-  );
+  return [
+    ...parseProcNetTcpConnections((tcp as string | undefined) ?? '', 4),
+    ...parseProcNetTcpConnections((tcp6 as string | undefined) ?? '', 6),
+  ].filter((c) => owned.has(c.inode));
 }
 
 /** Inodes of the sockets among `pid`'s open fds. */

@@ -34,5 +34,8 @@ test('nginx on the runc handler serves its page and leaves nothing behind', asyn
   assert.deepEqual(mountsMentioning(containerId), [], 'no mount is left');
   const list = await cri.runtime.listContainers({});
   assert.ok(!list.containers.some((c) => c.id === containerId), 'the container is gone from the CRI');
-  assert.ok(!existsSync(`/run/containerd/io.containerd.runtime.v2.task/k8s.io/${containerId}`), 'bundle removed');
+  assert.ok(
+    !existsSync(`/run/containerd/io.containerd.runtime.v2.task/k8s.io/${containerId}`),
+    'bundle removed',
+  );
 });

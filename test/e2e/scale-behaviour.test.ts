@@ -9,7 +9,14 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { httpProbe, tcpProbe } from '../../harness/cri/index.ts';
-import { allScaled, httpGetFrom, mountsMentioning, pidsInContainer, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
+import {
+  allScaled,
+  httpGetFrom,
+  mountsMentioning,
+  pidsInContainer,
+  scaledStatus,
+  waitForPhase,
+} from '../../harness/net/index.ts';
 
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
@@ -18,14 +25,23 @@ before(() => f.setUp());
 after(() => f.tearDown());
 
 const nginxPod = (name: string, duration = '1s', extra: Record<string, string> = {}) =>
-  f.runPod({ name, handler: 'zeropod', annotations: scaleAnnotations(duration, extra), containers: [{ name: 'nginx', image: IMAGES.nginx }] });
+  f.runPod({
+    name,
+    handler: 'zeropod',
+    annotations: scaleAnnotations(duration, extra),
+    containers: [{ name: 'nginx', image: IMAGES.nginx }],
+  });
 
 test('200 concurrent connections to a sleeping pod all get a full, correct response', async () => {
   const pod = await nginxPod('scale-concurrent');
   const id = pod.containers.get('nginx')!;
   await waitForPhase(id, 'scaled-down');
-  const results = await Promise.allSettled(Array.from({ length: 200 }, () => httpGetFrom(f.client, pod.ip, 80, '/', 20_000)));
-  const failures = results.filter((r) => r.status === 'rejected' || r.value.status !== 200 || !r.value.body.includes(MARKERS.nginx));
+  const results = await Promise.allSettled(
+    Array.from({ length: 200 }, () => httpGetFrom(f.client, pod.ip, 80, '/', 20_000)),
+  );
+  const failures = results.filter(
+    (r) => r.status === 'rejected' || r.value.status !== 200 || !r.value.body.includes(MARKERS.nginx),
+  );
   assert.equal(failures.length, 0, `failures: ${JSON.stringify(failures.slice(0, 3))}`);
   assert.equal((await scaledStatus(id))?.restores, 1, 'one restore served them all');
 });
@@ -58,7 +74,11 @@ test('kubelet probes do not keep the pod up nor wake it; exec wakes it', async (
   await sleep(300);
   assert.equal((await scaledStatus(id))?.phase, 'scaled-down', 'a TCP probe does not wake it');
 
-  const exec = await f.cri.runtime.execSync({ containerId: id, cmd: ['sh', '-c', 'echo awake'], timeout: 10n });
+  const exec = await f.cri.runtime.execSync({
+    containerId: id,
+    cmd: ['sh', '-c', 'echo awake'],
+    timeout: 10n,
+  });
   assert.equal(exec.exitCode, 0);
   assert.equal(Buffer.from(exec.stdout).toString().trim(), 'awake');
   assert.equal((await scaledStatus(id))?.restores, 1, 'exec woke the container');

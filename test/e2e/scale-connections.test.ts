@@ -58,7 +58,10 @@ test('an outbound connection survives sleep and wake; data sent during the sleep
     const lines = await waitForLog(pod, 'app', (l) => l.some((x) => x.text.includes('after-wake')), 15_000);
     const texts = lines.map((l) => l.text);
     assert.ok(texts.includes('during-sleep'), `data sent during the sleep arrived: ${JSON.stringify(texts)}`);
-    assert.ok(!texts.some((t) => t.startsWith('connection ')), 'the app never saw its connection close or fail');
+    assert.ok(
+      !texts.some((t) => t.startsWith('connection ')),
+      'the app never saw its connection close or fail',
+    );
     assert.equal(peerError, undefined, 'the peer never saw a reset');
     assert.equal(peer.destroyed, false, 'the connection is still open');
     peer.destroy();

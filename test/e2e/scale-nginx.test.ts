@@ -33,7 +33,11 @@ test('nginx scales to zero and wakes on the next request, 20 cycles', async () =
     assert.deepEqual(pidsInContainer(id), [], `cycle ${cycle}: no process of the container is left`);
     if (cycle === 1) {
       const status = await f.cri.containerStatus(id);
-      assert.equal(status.state, ContainerState.CONTAINER_RUNNING, 'the CRI still sees the container running');
+      assert.equal(
+        status.state,
+        ContainerState.CONTAINER_RUNNING,
+        'the CRI still sees the container running',
+      );
       const { stats } = await f.cri.runtime.containerStats({ containerId: id });
       assert.equal(Number(stats?.memory?.workingSetBytes?.value ?? 0n), 0, 'no memory is charged while down');
     }

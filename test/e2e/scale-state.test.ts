@@ -52,7 +52,8 @@ test('Node.js app: its in-memory counter continues across sleep and wake', async
   const id = pod.containers.get('app')!;
   await waitForPhase(id, 'running');
   const counts: number[] = [];
-  for (let i = 0; i < 3; i++) counts.push(JSON.parse((await httpGetFrom(f.client, pod.ip, 8080, '/')).body).count);
+  for (let i = 0; i < 3; i++)
+    counts.push(JSON.parse((await httpGetFrom(f.client, pod.ip, 8080, '/')).body).count);
   await waitForPhase(id, 'scaled-down');
   const after1 = JSON.parse((await httpGetFrom(f.client, pod.ip, 8080, '/')).body);
   await waitForPhase(id, 'scaled-down');

@@ -34,34 +34,46 @@ after(async () => {
 /** Written by CRIU into the work directory the CRI gives runc's runtime type only. */
 const RUNC_TYPE_ONLY = new Set(['dump.log', 'stats-dump']);
 
-differential('CheckpointContainer: an archive of the running container', async (handler) => {
-  const pod = await pods.run(handler, 'ckpt', [
-    { name: 'box', image: IMAGES.busybox, command: ['sh', '-c', 'echo state > /tmp/state; sleep 100000'] },
-  ]);
-  const id = pod.containers.get('box')!;
-  const archive = `/tmp/diff-ckpt-${handler}-${process.pid}.tar`;
-  try {
-    await cri.execSync(id, ['cat', '/tmp/state']);
-    await cri.runtime.checkpointContainer({ containerId: id, location: archive, timeout: 60n });
-    const { stdout } = await run('tar', ['tf', archive]);
-    const entries = stdout
-      .split('\n')
-      .filter((e) => e !== '')
-      .map((e) => e.replace(/-\d+(\.tar\.gz\.img)$/, '-N$1')) // CRIU names tmpfs images by mount id
-      .sort();
-    const status = await cri.waitForExit(id, 10_000).catch(() => cri.containerStatus(id));
-    return {
-      entries: entries.filter((e) => !RUNC_TYPE_ONLY.has(e)),
-      criuWorkFiles: entries.filter((e) => RUNC_TYPE_ONLY.has(e)),
-      after: { state: ContainerState[status.state], exitCode: status.exitCode, reason: status.reason },
-    };
-  } finally {
-    rmSync(archive, { force: true });
-    await pods.remove(pod);
-  }
-}, (o, handler) => {
-  for (const e of ['checkpoint/inventory.img', 'checkpoint/pstree.img', 'config.dump', 'spec.dump', 'rootfs-diff.tar', 'status']) {
-    assert.ok(o.entries.includes(e), `${e} in ${o.entries.join(' ')}`);
-  }
-  assert.deepEqual(o.criuWorkFiles, handler === 'runc' ? ['dump.log', 'stats-dump'] : []);
-}, { same: ({ entries, after }) => ({ entries, after }) });
+differential(
+  'CheckpointContainer: an archive of the running container',
+  async (handler) => {
+    const pod = await pods.run(handler, 'ckpt', [
+      { name: 'box', image: IMAGES.busybox, command: ['sh', '-c', 'echo state > /tmp/state; sleep 100000'] },
+    ]);
+    const id = pod.containers.get('box')!;
+    const archive = `/tmp/diff-ckpt-${handler}-${process.pid}.tar`;
+    try {
+      await cri.execSync(id, ['cat', '/tmp/state']);
+      await cri.runtime.checkpointContainer({ containerId: id, location: archive, timeout: 60n });
+      const { stdout } = await run('tar', ['tf', archive]);
+      const entries = stdout
+        .split('\n')
+        .filter((e) => e !== '')
+        .map((e) => e.replace(/-\d+(\.tar\.gz\.img)$/, '-N$1')) // CRIU names tmpfs images by mount id
+        .sort();
+      const status = await cri.waitForExit(id, 10_000).catch(() => cri.containerStatus(id));
+      return {
+        entries: entries.filter((e) => !RUNC_TYPE_ONLY.has(e)),
+        criuWorkFiles: entries.filter((e) => RUNC_TYPE_ONLY.has(e)),
+        after: { state: ContainerState[status.state], exitCode: status.exitCode, reason: status.reason },
+      };
+    } finally {
+      rmSync(archive, { force: true });
+      await pods.remove(pod);
+    }
+  },
+  (o, handler) => {
+    for (const e of [
+      'checkpoint/inventory.img',
+      'checkpoint/pstree.img',
+      'config.dump',
+      'spec.dump',
+      'rootfs-diff.tar',
+      'status',
+    ]) {
+      assert.ok(o.entries.includes(e), `${e} in ${o.entries.join(' ')}`);
+    }
+    assert.deepEqual(o.criuWorkFiles, handler === 'runc' ? ['dump.log', 'stats-dump'] : []);
+  },
+  { same: ({ entries, after }) => ({ entries, after }) },
+);

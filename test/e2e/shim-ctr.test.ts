@@ -20,20 +20,34 @@ function ctr(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-differential('ctr run --log-uri file://: both streams in the file, the exit code back', async (handler) => {
-  const id = `diff-ctr-log-${handler}-${process.pid}`;
-  const file = `/tmp/${id}.log`;
-  rmSync(file, { force: true });
-  try {
-    const r = await ctr([
-      'run', '--rm', '--runtime', RUNTIMES[handler], '--cgroup', `zeropod-ts/${id}`,
-      '--log-uri', `file://${file}`, IMAGES.busybox, id,
-      'sh', '-c', 'echo to-out; echo to-err >&2; exit 4',
-    ]);
-    return { code: r.code, lines: readFileSync(file, 'utf8').split('\n').filter(Boolean).sort() };
-  } finally {
+differential(
+  'ctr run --log-uri file://: both streams in the file, the exit code back',
+  async (handler) => {
+    const id = `diff-ctr-log-${handler}-${process.pid}`;
+    const file = `/tmp/${id}.log`;
     rmSync(file, { force: true });
-    await ctr(['task', 'rm', '-f', id]).catch(() => undefined);
-    await ctr(['container', 'rm', id]).catch(() => undefined);
-  }
-}, (o) => assert.deepEqual(o, { code: 4, lines: ['to-err', 'to-out'] }));
+    try {
+      const r = await ctr([
+        'run',
+        '--rm',
+        '--runtime',
+        RUNTIMES[handler],
+        '--cgroup',
+        `zeropod-ts/${id}`,
+        '--log-uri',
+        `file://${file}`,
+        IMAGES.busybox,
+        id,
+        'sh',
+        '-c',
+        'echo to-out; echo to-err >&2; exit 4',
+      ]);
+      return { code: r.code, lines: readFileSync(file, 'utf8').split('\n').filter(Boolean).sort() };
+    } finally {
+      rmSync(file, { force: true });
+      await ctr(['task', 'rm', '-f', id]).catch(() => undefined);
+      await ctr(['container', 'rm', id]).catch(() => undefined);
+    }
+  },
+  (o) => assert.deepEqual(o, { code: 4, lines: ['to-err', 'to-out'] }),
+);

@@ -74,12 +74,20 @@ export function differential<T>(
       });
     }
     assert.ok(seen.has('runc') && seen.has('zeropod'), 'both handlers ran the scenario');
-    assert.deepEqual(same(seen.get('zeropod')!), same(seen.get('runc')!), 'zeropod observed the same as runc');
+    assert.deepEqual(
+      same(seen.get('zeropod')!),
+      same(seen.get('runc')!),
+      'zeropod observed the same as runc',
+    );
   });
 }
 
 /** Polls `probe` until it returns something other than undefined (bounded). */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, waitMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  waitMs = 15_000,
+): Promise<T> {
   const deadline = performance.now() + waitMs;
   let lastError: unknown;
   for (;;) {
@@ -89,7 +97,8 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     } catch (err) {
       lastError = err;
     }
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${waitMs} ms`, { cause: lastError });
+    if (performance.now() > deadline)
+      throw new Error(`${what}: not within ${waitMs} ms`, { cause: lastError });
     await sleep(50);
   }
 }
@@ -125,7 +134,9 @@ export function shimPids(pod: RunningPod): number[] {
   const byId = procEntries()
     .filter((p) => {
       const argv = readProc(p, 'cmdline').split('\0');
-      return argv.some((a) => a.includes('containerd-shim')) && argv.includes(pod.id) && !argv.includes('delete');
+      return (
+        argv.some((a) => a.includes('containerd-shim')) && argv.includes(pod.id) && !argv.includes('delete')
+      );
     })
     .map(Number);
   if (byId.length > 0) return byId;
@@ -157,7 +168,9 @@ export function leftovers(pod: RunningPod, containerIds: string[]): Record<strin
   const cgroups = podCgroupDirs(pod, 'memory').flatMap((dir) => containerIds.map((id) => `${dir}/${id}`));
   return {
     processes: podProcesses(pod).map((p) => `${p}: ${readProc(String(p), 'cmdline').replaceAll('\0', ' ')}`),
-    shims: processesMentioning(pod.id).map((p) => `${p}: ${readProc(String(p), 'cmdline').replaceAll('\0', ' ')}`),
+    shims: processesMentioning(pod.id).map(
+      (p) => `${p}: ${readProc(String(p), 'cmdline').replaceAll('\0', ' ')}`,
+    ),
     mounts: mountsMentioning(ids),
     paths: paths.filter((p) => existsSync(p)),
     cgroups: cgroups.filter((p) => existsSync(p)),
@@ -176,7 +189,9 @@ export function podCgroupDirs(pod: RunningPod, controller: string): string[] {
   const tail = `zeropod-ts/pod${pod.uid}`;
   const subdirs = (d: string) => {
     try {
-      return readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${d}/${e.name}`);
+      return readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => `${d}/${e.name}`);
     } catch {
       return [];
     }

@@ -26,7 +26,9 @@ export class ScaleFixture {
 
   async tearDown(): Promise<void> {
     for (const pod of this.#pods.splice(0)) {
-      await this.cri.removePod(pod, 2).catch((err: unknown) => console.error(`removing ${pod.id}: ${String(err)}`));
+      await this.cri
+        .removePod(pod, 2)
+        .catch((err: unknown) => console.error(`removing ${pod.id}: ${String(err)}`));
     }
     this.client?.remove();
     this.cri?.close();

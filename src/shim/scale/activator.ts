@@ -88,7 +88,11 @@ export class Activator {
     try {
       await o.wake();
       const app = this.#track(await this.#dial(appPort));
-      o.log.debug('proxying a held connection', { remote, appPort, heldMs: Math.round(performance.now() - started) });
+      o.log.debug('proxying a held connection', {
+        remote,
+        appPort,
+        heldMs: Math.round(performance.now() - started),
+      });
       this.#pipe(client, app, buffered);
     } catch (err) {
       o.log.warn('held connection could not reach the app', { remote, appPort, error: describeError(err) });
@@ -129,7 +133,10 @@ export class Activator {
         ended = true;
         decide();
       };
-      const timer = setTimeout(() => finish(buf.length === 0 ? 'client' : classify(buf, true, o.probeBufferSize)), PROBE_WAIT_MS);
+      const timer = setTimeout(
+        () => finish(buf.length === 0 ? 'client' : classify(buf, true, o.probeBufferSize)),
+        PROBE_WAIT_MS,
+      );
       client.on('data', onData);
       client.once('end', onEnd);
       client.once('close', onEnd);
@@ -144,14 +151,20 @@ export class Activator {
     for (let delay = 1; performance.now() < deadline; delay = Math.min(delay * 2, 20)) {
       for (const host of ['127.0.0.1', '::1']) {
         try {
-          return await dialInNetns(this.#o.netnsPath, { host, port }, AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now()))));
+          return await dialInNetns(
+            this.#o.netnsPath,
+            { host, port },
+            AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now()))),
+          );
         } catch (err) {
           lastErr = err;
         }
       }
       await sleep(delay);
     }
-    throw new Error(`app port ${port} did not accept within connect-timeout ${this.#o.connectTimeoutMs} ms`, { cause: lastErr });
+    throw new Error(`app port ${port} did not accept within connect-timeout ${this.#o.connectTimeoutMs} ms`, {
+      cause: lastErr,
+    });
   }
 
   #pipe(client: net.Socket, app: net.Socket, first: Buffer): void {

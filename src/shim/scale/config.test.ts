@@ -11,7 +11,8 @@ test('Go durations parse as the original accepts them', () => {
   assert.equal(parseGoDuration('500ms'), 500);
   assert.equal(parseGoDuration('0'), 0);
   assert.equal(parseGoDuration('2h45m0.5s'), 9_900_500);
-  for (const bad of ['', '10', 's', '1x', '10 s', '1m-3s', 'ten seconds']) assert.equal(parseGoDuration(bad), undefined, bad);
+  for (const bad of ['', '10', 's', '1x', '10 s', '1m-3s', 'ten seconds'])
+    assert.equal(parseGoDuration(bad), undefined, bad);
   assert.equal(formatDuration(90_000), '1m30s');
 });
 
@@ -56,7 +57,8 @@ test('bad values are refused naming the annotation, the value and the expected f
   for (const [key, value, message] of cases) {
     assert.throws(
       () => compileScaleConfig({ [key]: value }),
-      (err: unknown) => err instanceof ZeropodError && err.code === 'InvalidArgument' && message.test(err.message),
+      (err: unknown) =>
+        err instanceof ZeropodError && err.code === 'InvalidArgument' && message.test(err.message),
       `${key}=${value}`,
     );
   }
@@ -67,6 +69,9 @@ test('only named containers scale, never the sandbox, and 0 disables', () => {
   assert.equal(scales(c, { name: 'web', isSandbox: false }), true);
   assert.equal(scales(c, { name: 'sidecar', isSandbox: false }), false);
   assert.equal(scales(compileScaleConfig({}), { name: 'x', isSandbox: true }), false);
-  assert.equal(scales(compileScaleConfig({ [Annotations.scaledownDuration]: '0' }), { name: 'x', isSandbox: false }), false);
+  assert.equal(
+    scales(compileScaleConfig({ [Annotations.scaledownDuration]: '0' }), { name: 'x', isSandbox: false }),
+    false,
+  );
   assert.equal(scales(compileScaleConfig({}), { name: 'anything', isSandbox: false }), true);
 });

@@ -64,7 +64,11 @@ function duration(a: Record<string, string>, key: string, dflt: number, allowZer
   if (v === undefined) return dflt;
   const ms = parseGoDuration(v);
   if (ms === undefined || ms < 0 || (!allowZero && ms === 0)) {
-    bad(key, v, `a Go duration such as 10s, 1m30s or 500ms${allowZero ? ' (0 disables)' : ' greater than 0'}`);
+    bad(
+      key,
+      v,
+      `a Go duration such as 10s, 1m30s or 500ms${allowZero ? ' (0 disables)' : ' greater than 0'}`,
+    );
   }
   return ms;
 }
@@ -91,7 +95,8 @@ function portsMap(a: Record<string, string>): Map<string, number[]> {
     if (!name || !ports || extra !== undefined || !NAME.test(name.trim())) bad(key, v, form);
     const list = ports.split(',').map((p) => p.trim());
     const nums = list.map(Number);
-    if (list.some((p) => !/^\d+$/.test(p)) || nums.some((n) => n < 1 || n > 65535)) bad(key, v, `${form}; ports 1-65535`);
+    if (list.some((p) => !/^\d+$/.test(p)) || nums.some((n) => n < 1 || n > 65535))
+      bad(key, v, `${form}; ports 1-65535`);
     out.set(name.trim(), [...(out.get(name.trim()) ?? []), ...nums]);
   }
   return out;
@@ -104,7 +109,12 @@ export function compileScaleConfig(annotations: Record<string, string>): ScaleCo
     .map((s) => s.trim())
     .filter(Boolean);
   for (const n of names) {
-    if (!NAME.test(n)) bad(Annotations.containerNames, annotations[Annotations.containerNames]!, 'container names separated by commas, e.g. web,api');
+    if (!NAME.test(n))
+      bad(
+        Annotations.containerNames,
+        annotations[Annotations.containerNames]!,
+        'container names separated by commas, e.g. web,api',
+      );
   }
   const bufRaw = annotations[Annotations.probeBufferSize];
   let probeBufferSize = DEFAULTS.probeBufferSize;

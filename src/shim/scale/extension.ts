@@ -35,7 +35,9 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
     attach(tasks: TaskService, log: Logger) {
       const scaled = new Map<string, ScaledContainer>();
       const status = new StatusServer(opts.statusSocket, () => [...scaled.values()], log);
-      void status.start().catch((err: unknown) => log.warn('status API unavailable', { error: describeError(err) }));
+      void status
+        .start()
+        .catch((err: unknown) => log.warn('status API unavailable', { error: describeError(err) }));
       const find = (c: Container) => scaled.get(c.id);
       tasks.hooks = {
         beforeCreate(bundle) {
@@ -50,7 +52,9 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
           const netnsPath = netnsOf(c.spec);
           if (!scales(config, who)) return;
           if (!netnsPath) {
-            log.warn('scale to zero needs a pod network namespace; this container has none', { container: c.id });
+            log.warn('scale to zero needs a pod network namespace; this container has none', {
+              container: c.id,
+            });
             return;
           }
           const s = new ScaledContainer(c, config, who.name, {
@@ -63,7 +67,14 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
           scaled.set(c.id, s);
           status.watch(s);
           // Port discovery waits for the app; do not hold up containerd's Start.
-          void s.begin().catch((err: unknown) => log.error('scale to zero disabled for this container', { container: c.id, error: describeError(err) }));
+          void s
+            .begin()
+            .catch((err: unknown) =>
+              log.error('scale to zero disabled for this container', {
+                container: c.id,
+                error: describeError(err),
+              }),
+            );
         },
         beforeKill(c, signal) {
           return find(c)?.killWhileDown(signal) ?? false;

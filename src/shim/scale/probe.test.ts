@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classify } from './probe.ts';
 
-const probe = 'GET /healthz HTTP/1.1\r\nHost: 10.88.0.5:80\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\nConnection: close\r\n\r\n';
+const probe =
+  'GET /healthz HTTP/1.1\r\nHost: 10.88.0.5:80\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\nConnection: close\r\n\r\n';
 const curl = 'GET / HTTP/1.1\r\nHost: 10.88.0.5\r\nUser-Agent: curl/8.0\r\nAccept: */*\r\n\r\n';
 
 test('a kubelet HTTP probe is recognised, whole or in pieces', () => {

@@ -21,7 +21,9 @@ export function classify(buffered: Buffer, ended: boolean, bufferLimit: number):
   }
   if (headersDone || ended || buffered.length >= bufferLimit) return 'client';
   // An HTTP request line still arriving may yet show the probe's user agent.
-  return /^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n?/.test(text) || /^[A-Z]{1,10}( |$)/.test(text) ? 'undecided' : 'client';
+  return /^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n?/.test(text) || /^[A-Z]{1,10}( |$)/.test(text)
+    ? 'undecided'
+    : 'client';
 }
 
 export const PROBE_RESPONSE =

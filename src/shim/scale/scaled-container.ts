@@ -67,7 +67,9 @@ async function listeningPortsOf(pids: readonly number[]): Promise<number[]> {
   ]);
   const inodes = new Set<number>();
   for (const set of owned as Set<number>[]) for (const i of set) inodes.add(i);
-  return (listening as { inode: number; port: number }[]).filter((l) => inodes.has(l.inode)).map((l) => l.port);
+  return (listening as { inode: number; port: number }[])
+    .filter((l) => inodes.has(l.inode))
+    .map((l) => l.port);
 }
 /**
  * Page images from this size on are restored lazily. Measured here (npm run bench): a 77 MB redis
@@ -80,7 +82,14 @@ export class ScaledContainer {
   readonly config: ScaleConfig;
   readonly name: string;
   readonly state: StateMachine<ScalePhase>;
-  readonly stats: ScaleStats = { checkpoints: 0, restores: 0, failedCheckpoints: 0, failedRestores: 0, abortedCheckpoints: 0, freshStarts: 0 };
+  readonly stats: ScaleStats = {
+    checkpoints: 0,
+    restores: 0,
+    failedCheckpoints: 0,
+    failedRestores: 0,
+    abortedCheckpoints: 0,
+    freshStarts: 0,
+  };
   ports: number[] = [];
   readonly #deps: ScaleDeps;
   readonly #log: Logger;
@@ -144,7 +153,12 @@ export class ScaledContainer {
       log: this.#log,
       wake: () => this.requestWake(),
     });
-    this.#nft = new NftTable(this.#deps.netnsPath, { table: tableName(this.container.id), ports: this.ports, quiet4: v4, quiet6: v6 });
+    this.#nft = new NftTable(this.#deps.netnsPath, {
+      table: tableName(this.container.id),
+      ports: this.ports,
+      quiet4: v4,
+      quiet6: v6,
+    });
     await this.#nft.install(this.#activator.ports);
     this.state.transition('running', ['starting']);
     this.#schedule();
@@ -162,7 +176,9 @@ export class ScaledContainer {
       if (this.state.is('stopped')) break;
       await sleep(delay);
     }
-    throw failedPrecondition('the container listens on no TCP port: nothing to wake it on (set zeropod.ctrox.dev/ports-map)');
+    throw failedPrecondition(
+      'the container listens on no TCP port: nothing to wake it on (set zeropod.ctrox.dev/ports-map)',
+    );
   }
 
   #schedule(): void {
@@ -181,7 +197,8 @@ export class ScaledContainer {
       if (execsRunning) this.#idle.touch(now);
       // After a failed checkpoint, wait the idle period again, doubled per failure.
       const backoff = this.config.scaledownMs * (2 ** this.#consecutiveFailures - 1);
-      const idleEnough = this.#idle.sample(count, now) && this.#idle.idleForMs(now) >= this.config.scaledownMs + backoff;
+      const idleEnough =
+        this.#idle.sample(count, now) && this.#idle.idleForMs(now) >= this.config.scaledownMs + backoff;
       if (idleEnough && this.#consecutiveFailures < MAX_CHECKPOINT_FAILURES) {
         await this.container.queue.run(() => this.#scaleDown(count));
       }
@@ -214,7 +231,9 @@ export class ScaledContainer {
         return await this.#stopProcess(started, 'stopped without a checkpoint (disable-checkpointing)');
       }
       if (this.config.preDump && !(await criuSupportsDirtyTracking())) {
-        this.#warnOnce('pre-dump requested, but this kernel has no soft-dirty memory tracking: doing a plain dump');
+        this.#warnOnce(
+          'pre-dump requested, but this kernel has no soft-dirty memory tracking: doing a plain dump',
+        );
       }
       mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
       mkdirSync(this.workPath, { recursive: true, mode: 0o700 });
@@ -222,7 +241,9 @@ export class ScaledContainer {
       // the dumps here); after the dump the container is either thawed (abort) or deleted.
       this.#marks.prepared = performance.now();
       this.#freezerDir = cgroupDirsOf(this.container.init.pid).get('freezer');
-      const held = (await connectedTcpSockets(this.#containerPids()).catch(() => [])).filter((c) => c.state === '01');
+      const held = (await connectedTcpSockets(this.#containerPids()).catch(() => [])).filter(
+        (c) => c.state === '01',
+      );
       if (held.length === 0) {
         await this.container.runc.pause(this.container.id);
         this.#frozen = true;
@@ -257,11 +278,19 @@ export class ScaledContainer {
    * closed instead (the app sees them closed after the wake, as with the original).
    */
   async #dump(held: readonly TcpConnection[]): Promise<void> {
-    const base = { imagePath: this.imagePath, workPath: this.workPath, leaveRunning: true, tcpSkipInFlight: true };
+    const base = {
+      imagePath: this.imagePath,
+      workPath: this.workPath,
+      leaveRunning: true,
+      tcpSkipInFlight: true,
+    };
     this.#leftRunning = true;
     if (held.length === 0) {
       this.#heldConnections = 0;
-      await this.container.runc.checkpoint(this.container.id, { ...base, criuOptions: { networkLock: 'skip' } });
+      await this.container.runc.checkpoint(this.container.id, {
+        ...base,
+        criuOptions: { networkLock: 'skip' },
+      });
       return;
     }
     await this.#nft?.hold(held);
@@ -280,10 +309,16 @@ export class ScaledContainer {
       this.#leftRunning = false;
     } catch (err) {
       await this.#nft?.release();
-      this.#log.warn('dumping open connections failed: dumping them closed', { connections: held.length, error: describeError(err) });
+      this.#log.warn('dumping open connections failed: dumping them closed', {
+        connections: held.length,
+        error: describeError(err),
+      });
       await rm(this.imagePath, { recursive: true, force: true });
       mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
-      await this.container.runc.checkpoint(this.container.id, { ...base, criuOptions: { networkLock: 'skip', tcpClose: true } });
+      await this.container.runc.checkpoint(this.container.id, {
+        ...base,
+        criuOptions: { networkLock: 'skip', tcpClose: true },
+      });
       this.#heldConnections = 0;
     }
   }
@@ -292,7 +327,8 @@ export class ScaledContainer {
   #containerPids(lookup = false): number[] {
     const dir = lookup ? cgroupDirsOf(this.container.init.pid).get('freezer') : this.#freezerDir;
     try {
-      if (dir) return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      if (dir)
+        return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
     } catch (err) {
       this.#log.debug('cannot list the container processes', { error: describeError(err) });
     }
@@ -383,7 +419,9 @@ export class ScaledContainer {
     if (this.#frozen) {
       // runc must learn the container runs again (its state says paused): resume through runc.
       await this.container.runc.resume(this.container.id).catch((err: unknown) => {
-        this.#log.error('cannot thaw the container after an aborted checkpoint', { error: describeError(err) });
+        this.#log.error('cannot thaw the container after an aborted checkpoint', {
+          error: describeError(err),
+        });
       });
       this.#frozen = false;
     }
@@ -409,7 +447,8 @@ export class ScaledContainer {
 
   async #restore(): Promise<void> {
     if (this.state.is('running')) return; // the checkpoint was aborted: already up
-    if (!this.state.is('scaled-down')) throw failedPrecondition(`cannot wake a container that is ${this.state.phase}`);
+    if (!this.state.is('scaled-down'))
+      throw failedPrecondition(`cannot wake a container that is ${this.state.phase}`);
     const started = performance.now();
     this.state.transition('restoring');
     this.#expectExit = false;
@@ -443,7 +482,11 @@ export class ScaledContainer {
       // The daemon reads the images until the last page is in; remove them after it exits.
       this.#lazyDone = lazy.done;
       void lazy.done.then((code) => {
-        if (code !== 0) this.#log.warn('lazy-pages daemon failed', { code, log: path.join(this.workPath, 'lazy-pages.log') });
+        if (code !== 0)
+          this.#log.warn('lazy-pages daemon failed', {
+            code,
+            log: path.join(this.workPath, 'lazy-pages.log'),
+          });
         if (this.state.is('running', 'stopped')) this.#imageRemoval = this.#removeImage();
       });
     } else {
@@ -462,7 +505,10 @@ export class ScaledContainer {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= 2; attempt++) {
       // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
-      const lazy = attempt === 1 && this.#pagesBytes() >= LAZY_PAGES_MIN_BYTES ? await this.#startLazyPages() : undefined;
+      const lazy =
+        attempt === 1 && this.#pagesBytes() >= LAZY_PAGES_MIN_BYTES
+          ? await this.#startLazyPages()
+          : undefined;
       try {
         await this.container.restore({
           imagePath: this.imagePath,
@@ -480,7 +526,10 @@ export class ScaledContainer {
         this.stats.lastError = describeError(err);
         this.#log.error('restore failed', { attempt, error: this.stats.lastError });
         // Keep each attempt's log: CRIU writes restore.log afresh every time.
-        renameSync(path.join(this.workPath, 'restore.log'), path.join(this.workPath, `restore-failed-${attempt}.log`));
+        renameSync(
+          path.join(this.workPath, 'restore.log'),
+          path.join(this.workPath, `restore-failed-${attempt}.log`),
+        );
         await this.container.runc.delete(this.container.id, { force: true }).catch(() => undefined);
       }
     }
@@ -513,7 +562,10 @@ export class ScaledContainer {
   /** Removes the checkpoint image without blocking the event loop (it can be gigabytes). */
   async #removeImage(): Promise<void> {
     await rm(this.imagePath, { recursive: true, force: true }).catch((err: unknown) =>
-      this.#log.warn('cannot remove the checkpoint image', { path: this.imagePath, error: describeError(err) }),
+      this.#log.warn('cannot remove the checkpoint image', {
+        path: this.imagePath,
+        error: describeError(err),
+      }),
     );
   }
 

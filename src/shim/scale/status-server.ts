@@ -35,7 +35,8 @@ export class StatusServer {
 
   watch(s: ScaledContainer): void {
     s.state.onChange((change) => {
-      const line = JSON.stringify({ container: s.container.id, name: s.name, ...change, stats: s.stats }) + '\n';
+      const line =
+        JSON.stringify({ container: s.container.id, name: s.name, ...change, stats: s.stats }) + '\n';
       for (const res of this.#subscribers) res.write(line);
     });
   }
