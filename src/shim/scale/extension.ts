@@ -67,14 +67,12 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
           scaled.set(c.id, s);
           status.watch(s);
           // Port discovery waits for the app; do not hold up containerd's Start.
-          void s
-            .begin()
-            .catch((err: unknown) =>
-              log.error('scale to zero disabled for this container', {
-                container: c.id,
-                error: describeError(err),
-              }),
-            );
+          void s.begin().catch((err: unknown) =>
+            log.error('scale to zero disabled for this container', {
+              container: c.id,
+              error: describeError(err),
+            }),
+          );
         },
         beforeKill(c, signal) {
           return find(c)?.killWhileDown(signal) ?? false;
