@@ -4,27 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Cri, type PodSpec, type RunningPod } from '../../harness/cri/index.ts';
+import { readStatus, type ScaledStatus } from '../../harness/net/index.ts';
+
+export type { ScaledStatus };
 
 export const SCALEDOWN = 'zeropod.ctrox.dev/scaledown-duration';
 const CGROUP_PARENT = 'zeropod-ts';
-
-export interface ScaledStatus {
-  container: string;
-  name: string;
-  phase: string;
-  ports: number[];
-  checkpoints: number;
-  restores: number;
-  failedCheckpoints: number;
-  failedRestores: number;
-  abortedCheckpoints: number;
-  lastCheckpointMs?: number;
-  lastRestoreMs?: number;
-  lastError?: string;
-}
 
 export class BenchPods {
   #cri: Cri;
@@ -151,7 +138,7 @@ async function statusSocketFor(sandboxId: string, containerId: string, timeoutMs
   for (const sock of new Set(candidates)) {
     if (!existsSync(sock)) continue;
     try {
-      if ((await statusAt(sock, timeoutMs)).some((s) => s.container === containerId)) {
+      if ((await readStatus(sock, timeoutMs)).some((s) => s.container === containerId)) {
         socketOf.set(sandboxId, sock);
         return sock;
       }
@@ -168,7 +155,7 @@ export async function getStatus(
   containerId: string,
   timeoutMs = 2000,
 ): Promise<ScaledStatus[]> {
-  return statusAt(await statusSocketFor(sandboxId, containerId, timeoutMs), timeoutMs);
+  return readStatus(await statusSocketFor(sandboxId, containerId, timeoutMs), timeoutMs);
 }
 
 /** The status of one container, or undefined if its shim no longer lists it. */
@@ -177,24 +164,6 @@ export async function containerStatus(
   containerId: string,
 ): Promise<ScaledStatus | undefined> {
   return (await getStatus(pod.id, containerId)).find((s) => s.container === containerId);
-}
-
-function statusAt(socketPath: string, timeoutMs: number): Promise<ScaledStatus[]> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path: '/status', timeout: timeoutMs, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.once('end', () => {
-        try {
-          resolve(JSON.parse(body) as ScaledStatus[]);
-        } catch (err) {
-          reject(new Error(`status API answered ${res.statusCode}: ${body.slice(0, 200)}`, { cause: err }));
-        }
-      });
-    });
-    req.once('timeout', () => req.destroy(new Error('status API timed out')));
-    req.once('error', reject);
-  });
 }
 
 /** Polls the status API until the container is in `phase`; returns its status then. */

@@ -23,6 +23,7 @@ export function createClientHost(bridge = 'cni0'): ClientHost {
   const peer = `zp${n}-${process.pid % 10000}`.slice(0, 15);
   const address = `10.88.${250 + (n % 5)}.${(n % 250) + 2}`;
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  ensureBridge(bridge, ip);
   ip('netns', 'add', name);
   try {
     ip('link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
@@ -49,6 +50,19 @@ export function createClientHost(bridge = 'cni0'): ClientHost {
       execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
     },
   };
+}
+
+/**
+ * The CNI bridge plugin makes the bridge with the first pod; a client host made before any pod
+ * makes it itself (the plugin takes an existing bridge as it is and adds its gateway address).
+ */
+function ensureBridge(bridge: string, ip: (...args: string[]) => Buffer): void {
+  try {
+    ip('link', 'show', bridge);
+  } catch {
+    ip('link', 'add', bridge, 'type', 'bridge');
+    ip('link', 'set', bridge, 'up');
+  }
 }
 
 export interface ClientResponse {

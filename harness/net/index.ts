@@ -6,5 +6,5 @@ export {
   type ClientResponse,
 } from './client-netns.ts';
 export { redisCommand } from './resp.ts';
-export { allScaled, scaledStatus, waitForPhase, type ScaledStatus } from './status.ts';
+export { allScaled, readStatus, scaledStatus, waitForPhase, type ScaledStatus } from './status.ts';
 export { pidsInContainer, mountsMentioning } from './procs.ts';

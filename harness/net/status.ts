@@ -16,16 +16,24 @@ export interface ScaledStatus {
   lastCheckpointMs?: number;
   lastRestoreMs?: number;
   lastError?: string;
+  freshStarts?: number;
 }
 
 const STATUS_DIR = '/run/zeropod/status';
 
-function getJson(socketPath: string): Promise<ScaledStatus[]> {
+/** GET /status from one shim's status socket. */
+export function readStatus(socketPath: string, timeoutMs = 2000): Promise<ScaledStatus[]> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path: '/status', timeout: 2000 }, (res) => {
+    const req = http.get({ socketPath, path: '/status', timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.once('end', () => resolve(JSON.parse(body) as ScaledStatus[]));
+      res.once('end', () => {
+        try {
+          resolve(JSON.parse(body) as ScaledStatus[]);
+        } catch (err) {
+          reject(new Error(`status API answered ${res.statusCode}: ${body.slice(0, 200)}`, { cause: err }));
+        }
+      });
     });
     req.once('timeout', () => req.destroy(new Error('status API timed out')));
     req.once('error', reject);
@@ -43,7 +51,7 @@ export async function allScaled(): Promise<ScaledStatus[]> {
   const out: ScaledStatus[] = [];
   for (const f of files) {
     try {
-      out.push(...(await getJson(path.join(STATUS_DIR, f))));
+      out.push(...(await readStatus(path.join(STATUS_DIR, f))));
     } catch {
       // a shim that exited left its socket behind; nothing to read there
     }

@@ -9,14 +9,15 @@
  *                  +-------------------------------------------------------------+
  *   any -> stopped (killed, deleted)
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
 import { NftTable, tableName } from '../../nft/index.ts';
 import { criuSupportsDirtyTracking, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
-import { connectedTcpSockets, listeningTcpPorts, socketInodes, type TcpConnection } from '../../sys/index.ts';
+import { connectedTcpSockets, type TcpConnection } from '../../sys/index.ts';
+import { containerPids, dropNetnsState, listeningPortsOf, pagesBytes } from './processes-and-images.ts';
 import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
@@ -58,19 +59,6 @@ export interface ScaleDeps {
 
 const MAX_CHECKPOINT_FAILURES = 5;
 
-/** TCP ports listened on by sockets that these processes (one network namespace) hold. */
-async function listeningPortsOf(pids: readonly number[]): Promise<number[]> {
-  if (pids.length === 0) return [];
-  const [listening, ...owned] = await Promise.all([
-    listeningTcpPorts(pids[0]!).catch(() => []),
-    ...pids.map((p) => socketInodes(p).catch(() => new Set<number>())),
-  ]);
-  const inodes = new Set<number>();
-  for (const set of owned as Set<number>[]) for (const i of set) inodes.add(i);
-  return (listening as { inode: number; port: number }[])
-    .filter((l) => inodes.has(l.inode))
-    .map((l) => l.port);
-}
 /**
  * Page images from this size on are restored lazily. Measured here (npm run bench): a 77 MB redis
  * image woke in 103 ms lazily against 92 ms for a full raw restore; 100 MB and more gain.
@@ -323,16 +311,10 @@ export class ScaledContainer {
     }
   }
 
-  /** The container's processes, from its freezer cgroup (just the init if that is unknown). */
+  /** The container's processes (from its freezer cgroup; just the init if that is unknown). */
   #containerPids(lookup = false): number[] {
     const dir = lookup ? cgroupDirsOf(this.container.init.pid).get('freezer') : this.#freezerDir;
-    try {
-      if (dir)
-        return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch (err) {
-      this.#log.debug('cannot list the container processes', { error: describeError(err) });
-    }
-    return [this.container.init.pid];
+    return containerPids(dir, this.container.init.pid);
   }
 
   /** Ends the app's process (its exit is ours, not containerd's) and enters scaled-down. */
@@ -501,12 +483,12 @@ export class ScaledContainer {
       await this.container.recreate();
       return;
     }
-    this.#dropNetnsState();
+    dropNetnsState(this.imagePath);
     let lastErr: unknown;
     for (let attempt = 1; attempt <= 2; attempt++) {
       // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
       const lazy =
-        attempt === 1 && this.#pagesBytes() >= LAZY_PAGES_MIN_BYTES
+        attempt === 1 && pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES
           ? await this.#startLazyPages()
           : undefined;
       try {
@@ -544,21 +526,6 @@ export class ScaledContainer {
     await this.container.recreate();
   }
 
-  /**
-   * The pod's network namespace lives on while the app sleeps, with its conntrack entries (those of
-   * held connections among them). CRIU would write the dumped entries back and fail (EBUSY) on the
-   * ones that still exist: the namespace's own state is the truth, so the image's copy goes.
-   */
-  #dropNetnsState(): void {
-    try {
-      for (const f of readdirSync(this.imagePath)) {
-        if (/^netns-(ct|exp)-\d+\.img$/.test(f)) rmSync(path.join(this.imagePath, f));
-      }
-    } catch (err) {
-      this.#log.debug('no image to prune', { error: describeError(err) });
-    }
-  }
-
   /** Removes the checkpoint image without blocking the event loop (it can be gigabytes). */
   async #removeImage(): Promise<void> {
     await rm(this.imagePath, { recursive: true, force: true }).catch((err: unknown) =>
@@ -567,17 +534,6 @@ export class ScaledContainer {
         error: describeError(err),
       }),
     );
-  }
-
-  /** Size of the dump's page images (what a full restore must read before it returns). */
-  #pagesBytes(): number {
-    try {
-      return readdirSync(this.imagePath)
-        .filter((f) => f.startsWith('pages-'))
-        .reduce((sum, f) => sum + statSync(path.join(this.imagePath, f)).size, 0);
-    } catch {
-      return 0; // no image (yet): nothing to be lazy about
-    }
   }
 
   async #startLazyPages(): Promise<LazyPagesDaemon | undefined> {

@@ -1,0 +1,61 @@
+/**
+ * Small facts about a container and its checkpoint image, read from /proc, cgroupfs and the image
+ * directory: which processes it has, which ports they listen on, how big the image's memory is.
+ */
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { listeningTcpPorts, socketInodes } from '../../sys/index.ts';
+
+/** The pids in a cgroup directory's cgroup.procs; `fallback` alone if it cannot be read. */
+export function containerPids(cgroupDir: string | undefined, fallback: number): number[] {
+  try {
+    if (cgroupDir)
+      return readFileSync(path.join(cgroupDir, 'cgroup.procs'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+  } catch {
+    // the cgroup is gone (the container stopped): the init is all we know of
+  }
+  return [fallback];
+}
+
+/** TCP ports listened on by sockets that these processes (one network namespace) hold. */
+export async function listeningPortsOf(pids: readonly number[]): Promise<number[]> {
+  if (pids.length === 0) return [];
+  const [listening, ...owned] = await Promise.all([
+    listeningTcpPorts(pids[0]!).catch(() => []),
+    ...pids.map((p) => socketInodes(p).catch(() => new Set<number>())),
+  ]);
+  const inodes = new Set<number>();
+  for (const set of owned as Set<number>[]) for (const i of set) inodes.add(i);
+  return (listening as { inode: number; port: number }[])
+    .filter((l) => inodes.has(l.inode))
+    .map((l) => l.port);
+}
+
+/** Size of a dump's page images (what a full restore must read before it returns). */
+export function pagesBytes(imagePath: string): number {
+  try {
+    return readdirSync(imagePath)
+      .filter((f) => f.startsWith('pages-'))
+      .reduce((sum, f) => sum + statSync(path.join(imagePath, f)).size, 0);
+  } catch {
+    return 0; // no image (yet): nothing to be lazy about
+  }
+}
+
+/**
+ * The pod's network namespace lives on while the app sleeps, with its conntrack entries (those of
+ * held connections among them). CRIU would write the dumped entries back and fail (EBUSY) on the
+ * ones that still exist: the namespace's own state is the truth, so the image's copy goes.
+ */
+export function dropNetnsState(imagePath: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(imagePath);
+  } catch {
+    return; // no image: nothing to prune
+  }
+  for (const f of files) if (/^netns-(ct|exp)-\d+\.img$/.test(f)) rmSync(path.join(imagePath, f));
+}
