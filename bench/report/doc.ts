@@ -80,7 +80,7 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
   request every 2 ms: from the start of the restore to the full response. Both sides sit idle 1 s before
   each checkpoint, and both delete the checkpoint images right after the restore (kept images left
   ~1 GiB of dirty page cache to write back during the next cycle and doubled the raw CRIU times).
-- **runc restore --lazy-pages → response** (second baseline, for checkpoint images of 32 MiB and more,
+- **runc restore --lazy-pages → response** (second baseline, for checkpoint images of 32 MiB and more; the shim restores lazily from 96 MiB,
   which the shim restores with lazy pages): the same checkpoint, then \`criu lazy-pages\` started and
   \`runc restore -d --lazy-pages\`, timed from the daemon's start (the shim starts it on the wake path
   too) to the full response; the images are dropped once the daemon has served every page.
