@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { httpProbe, tcpProbe } from '../../harness/cri/index.ts';
@@ -155,4 +155,21 @@ test('disable-checkpointing: scale down by stopping the process, wake with a fre
   const after = await scaledStatus(id);
   assert.equal(after?.restores, down.restores + 1);
   assert.equal(after?.failedRestores, 0);
+});
+
+test('a restore that fails falls back to a fresh start, and the loss is reported', async () => {
+  const pod = await nginxPod('scale-freshstart');
+  const id = pod.containers.get('nginx')!;
+  await waitForPhase(id, 'scaled-down');
+  // Break the image: its memory pages are gone, so CRIU cannot restore it.
+  const image = `/var/lib/zeropod-ts/images/k8s.io/${id}`;
+  for (const f of readdirSync(image)) if (f.startsWith('pages-')) rmSync(`${image}/${f}`);
+  const res = await httpGetFrom(f.client, pod.ip, 80);
+  assert.equal(res.status, 200, 'the held request is still served, by a fresh nginx');
+  assert.ok(res.body.includes(MARKERS.nginx));
+  const s = await scaledStatus(id);
+  assert.equal(s?.failedRestores, 2, 'the restore was tried twice');
+  assert.equal(s?.freshStarts, 1, 'then the container started afresh');
+  assert.match(s?.lastError ?? '', /restore/, 'with the reason');
+  assert.equal((await f.cri.containerStatus(id)).state, 1, 'and the CRI still sees it running');
 });
