@@ -6,5 +6,12 @@ export {
   type ClientResponse,
 } from './client-netns.ts';
 export { redisCommand } from './resp.ts';
-export { allScaled, readStatus, scaledStatus, waitForPhase, type ScaledStatus } from './status.ts';
+export {
+  allScaled,
+  nextPhaseChange,
+  readStatus,
+  scaledStatus,
+  waitForPhase,
+  type ScaledStatus,
+} from './status.ts';
 export { pidsInContainer, mountsMentioning } from './procs.ts';

@@ -80,3 +80,44 @@ export async function waitForPhase(
     `container ${containerId.slice(0, 12)} did not reach ${phase} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`,
   );
 }
+
+/**
+ * Resolves at the first phase change of `containerId` into `phase`, as streamed by the shims'
+ * `GET /events` (every status socket is watched; bounded by `timeoutMs`).
+ */
+export function nextPhaseChange(containerId: string, phase: string, timeoutMs = 30_000): Promise<void> {
+  let files: string[] = [];
+  try {
+    files = readdirSync(STATUS_DIR).filter((f) => f.endsWith('.sock'));
+  } catch {
+    // no status API yet: only the timeout can end the wait
+  }
+  return new Promise((resolve, reject) => {
+    const requests: http.ClientRequest[] = [];
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      for (const r of requests) r.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () => done(new Error(`no change to ${phase} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    for (const f of files) {
+      const req = http.get({ socketPath: path.join(STATUS_DIR, f), path: '/events', agent: false }, (res) => {
+        let buf = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          buf += d;
+          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+            const line = JSON.parse(buf.slice(0, i)) as { container: string; to: string };
+            buf = buf.slice(i + 1);
+            if (line.container === containerId && line.to === phase) done();
+          }
+        });
+      });
+      req.on('error', () => undefined); // a stale socket of a daemon that is gone
+      requests.push(req);
+    }
+  });
+}

@@ -4,8 +4,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { IMAGES } from '../../harness/images/index.ts';
-import { httpGetFrom, pidsInContainer, redisCommand, waitForPhase } from '../../harness/net/index.ts';
+import {
+  httpGetFrom,
+  nextPhaseChange,
+  pidsInContainer,
+  redisCommand,
+  waitForPhase,
+} from '../../harness/net/index.ts';
 import { dialInNetns } from '../../src/netns/index.ts';
 
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
@@ -81,4 +88,24 @@ test('redis with ~100 MB of data: every key is back after the wake (restored wit
   assert.equal(await redis(pod.ip, 'DBSIZE'), ':100000');
   // Every page arrived intact: the digest of the whole dataset walks all of it.
   assert.equal(await redis(pod.ip, 'DEBUG', 'DIGEST'), digest);
+});
+
+test('a request that arrives during the checkpoint is served by the still-running app, without a restore', async () => {
+  const pod = await f.runPod({
+    name: 'scale-during',
+    handler: 'zeropod',
+    annotations: scaleAnnotations('1s'),
+    // A big heap makes the dump long enough (hundreds of ms) to arrive in the middle of it.
+    containers: [{ name: 'app', image: IMAGES.nodeApp, env: { HEAP_MB: '400' }, seccomp: 'runtime/default' }],
+  });
+  const id = pod.containers.get('app')!;
+  await waitForPhase(id, 'running', 60_000);
+  assert.equal(JSON.parse((await httpGetFrom(f.client, pod.ip, 8080, '/')).body).count, 1);
+  await nextPhaseChange(id, 'checkpointing');
+  await sleep(100); // past the freeze, into the dump of 400 MB (several hundred ms here)
+  const during = await httpGetFrom(f.client, pod.ip, 8080, '/');
+  assert.equal(JSON.parse(during.body).count, 2, 'the same process answered: its counter went on');
+  const s = await waitForPhase(id, 'running'); // the given-up checkpoint has wound down
+  assert.equal(s.restores, 0, 'nothing was restored');
+  assert.ok(s.abortedCheckpoints >= 1, 'the checkpoint was given up for the request');
 });
