@@ -12,12 +12,23 @@
  */
 import { Socket } from 'node:net';
 import { canceled } from '../base/index.ts';
-import { checkPort, close, fromNodeError, parseIp, tcpSocket, withNetns } from '../sys/index.ts';
+import {
+  LINUX,
+  checkPort,
+  close,
+  fromNodeError,
+  parseIp,
+  setsockoptInt,
+  tcpSocket,
+  withNetns,
+} from '../sys/index.ts';
 
 export interface NetnsDialOptions {
   /** Literal IP address as seen from inside the namespace. */
   host: string;
   port: number;
+  /** SO_MARK for the socket (nftables rules can tell these connections apart). */
+  mark?: number;
 }
 
 export async function dialInNetns(
@@ -30,6 +41,14 @@ export async function dialInNetns(
   const details = { netnsPath, host: options.host, port };
   if (signal?.aborted === true) throw canceled('dial aborted', { cause: signal.reason, details });
   const fd = withNetns(netnsPath, () => tcpSocket(address.family));
+  if (options.mark !== undefined) {
+    try {
+      setsockoptInt(fd, LINUX.SOL_SOCKET, LINUX.SO_MARK, options.mark);
+    } catch (err) {
+      close(fd);
+      throw err;
+    }
+  }
   let socket: Socket;
   try {
     socket = new Socket({ fd, readable: true, writable: true });

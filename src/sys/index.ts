@@ -11,6 +11,7 @@ export {
   setns,
   close,
   kill,
+  setsockoptInt,
   type ChildExit,
 } from './libc.ts';
 export { parseIp, formatIp, encodeSockaddr, checkPort, type IpAddress, type IpFamily } from './inet.ts';

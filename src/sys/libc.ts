@@ -33,6 +33,7 @@ export const LINUX = {
   O_CLOEXEC: 0o2000000,
   SOL_SOCKET: 1,
   SO_REUSEADDR: 2,
+  SO_MARK: 36,
   IPPROTO_IPV6: 41,
   IPV6_V6ONLY: 26,
 } as const;

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DisposableStack2, describeError, type Logger } from '../../base/index.ts';
 import { dialInNetns, listenInNetns } from '../../netns/index.ts';
+import { ACTIVATOR_MARK } from '../../nft/index.ts';
 import { classify, PROBE_RESPONSE } from './probe.ts';
 
 export interface ActivatorOptions {
@@ -153,7 +154,7 @@ export class Activator {
         try {
           return await dialInNetns(
             this.#o.netnsPath,
-            { host, port },
+            { host, port, mark: ACTIVATOR_MARK },
             AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now()))),
           );
         } catch (err) {

@@ -96,6 +96,7 @@ export class ScaledContainer {
   /** The last lazy-pages daemon's exit: the next dump must not start while it still reads. */
   #lazyDone: Promise<number> | undefined;
   #imageRemoval: Promise<void> | undefined;
+  #unredirecting: Promise<void> | undefined;
   #freezerDir: string | undefined;
   #marks: { prepared?: number; frozen?: number; dumped?: number } = {};
   #consecutiveFailures = 0;
@@ -202,6 +203,7 @@ export class ScaledContainer {
     if (!this.state.is('running') || !this.#nft || !this.#activator) return;
     if (this.#lazyDone) await Promise.race([this.#lazyDone, sleep(10_000)]);
     await this.#imageRemoval; // the last image must be gone before the next dump writes there
+    await this.#unredirecting; // and the last wake's redirect off before this one's goes on
     const started = performance.now();
     this.state.transition('checkpointing');
     const activator = this.#activator;
@@ -448,11 +450,16 @@ export class ScaledContainer {
       throw err;
     }
     if (this.container.init.io) this.container.init.io.holdOpen = false;
-    await this.#nft?.unredirect();
-    if (this.#heldConnections > 0) {
-      await this.#nft?.release(); // the sockets are back: let the peers' packets in
-      this.#heldConnections = 0;
-    }
+    // The held connections are proxied at once: the activator's own dials carry ACTIVATOR_MARK,
+    // which the in-pod redirect skips, so switching the redirect off runs beside them.
+    const held = this.#heldConnections;
+    this.#heldConnections = 0;
+    this.#unredirecting = (async () => {
+      await this.#nft?.unredirect();
+      if (held > 0) await this.#nft?.release(); // the sockets are back: let the peers' packets in
+    })().catch((err: unknown) =>
+      this.#log.error('cannot switch the wake redirect off', { error: describeError(err) }),
+    );
     this.stats.restores++;
     this.stats.lastRestoreMs = Math.round(performance.now() - started);
     this.#idle.touch(performance.now());
