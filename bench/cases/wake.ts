@@ -129,24 +129,34 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
   return out;
 }
 
-export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
-  const out = empty();
-  const c = await RawContainer.create({
-    id: `zpb-${w.id}`,
+function createRaw(ctx: Ctx, w: Workload, suffix: string): Promise<RawContainer> {
+  return RawContainer.create({
+    id: `zpb-${w.id}${suffix}`,
     imageId: w.imageId,
     slot: ctx.nextSlot(),
     ...(w.env ? { env: w.env } : {}),
     seccomp: w.noIoUring ?? false,
   });
+}
+
+/** Runs the raw container until it answers, prepares the workload's data, and warms it once. */
+async function startRaw(ctx: Ctx, w: Workload, c: RawContainer, out: WakeSeries): Promise<Target> {
+  await c.run();
+  const target: Target = { netnsPath: ctx.client.path, host: c.ip, port: w.port, protocol: w.protocol };
+  await request(
+    { ...target, protocol: readyProtocol(w.protocol) },
+    { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 },
+  );
+  if (w.prepare) out.note = await w.prepare(ctx.client.path, c.ip);
+  await request(target);
+  return target;
+}
+
+export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
+  const out = empty();
+  const c = await createRaw(ctx, w, '');
   try {
-    await c.run();
-    const target: Target = { netnsPath: ctx.client.path, host: c.ip, port: w.port, protocol: w.protocol };
-    await request(
-      { ...target, protocol: readyProtocol(w.protocol) },
-      { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 },
-    );
-    if (w.prepare) out.note = await w.prepare(ctx.client.path, c.ip);
-    await request(target);
+    const target = await startRaw(ctx, w, c, out);
     for (let i = -1; i < ctx.runs; i++) {
       // Let it sit idle as long as ours does before its checkpoint (1 s).
       await new Promise((r) => setTimeout(r, 1000));
@@ -199,22 +209,9 @@ export const SHIM_LAZY_MIN_MIB = 96;
  */
 export async function rawLazy(ctx: Ctx, w: Workload): Promise<WakeSeries> {
   const out = empty();
-  const c = await RawContainer.create({
-    id: `zpb-${w.id}-lazy`,
-    imageId: w.imageId,
-    slot: ctx.nextSlot(),
-    ...(w.env ? { env: w.env } : {}),
-    seccomp: w.noIoUring ?? false,
-  });
+  const c = await createRaw(ctx, w, '-lazy');
   try {
-    await c.run();
-    const target: Target = { netnsPath: ctx.client.path, host: c.ip, port: w.port, protocol: w.protocol };
-    await request(
-      { ...target, protocol: readyProtocol(w.protocol) },
-      { retryUntilMs: performance.now() + w.startMs, retryEveryMs: 50 },
-    );
-    if (w.prepare) out.note = await w.prepare(ctx.client.path, c.ip);
-    await request(target);
+    const target = await startRaw(ctx, w, c, out);
     for (let i = -1; i < ctx.runs; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       await c.checkpoint();

@@ -9,9 +9,8 @@
  *                 void *control; size_t controllen; i32 flags; }             56 bytes
  *   cmsghdr     { size_t len; i32 level; i32 type; u8 data[]; }              16-byte header
  */
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import type * as KoffiModule from 'koffi';
+import { libcHandle } from '../sys/index.ts';
 import { ErrorCode, ZeropodError } from '../base/index.ts';
 
 export const AF_UNIX = 1;
@@ -55,8 +54,7 @@ let libc: Libc | undefined;
 
 export function load(): Libc {
   if (libc !== undefined) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as typeof KoffiModule;
-  const lib = koffi.load('libc.so.6');
+  const { koffi, lib } = libcHandle();
   // Anonymous struct types: koffi's type names are process-wide and other modules may declare theirs.
   const iovec = koffi.struct({ iov_base: 'void *', iov_len: 'size_t' });
   const msghdr = koffi.struct({

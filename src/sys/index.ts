@@ -11,6 +11,7 @@ export {
   setns,
   close,
   kill,
+  libcHandle,
   setsockoptInt,
   type ChildExit,
 } from './libc.ts';

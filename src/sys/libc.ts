@@ -61,10 +61,20 @@ interface Libc {
 
 let libc: Libc | undefined;
 
+let handle: { koffi: typeof KoffiModule; lib: KoffiModule.LibraryHandle } | undefined;
+
+/** koffi and libc.so.6, loaded once for every binding in the project (here, pty.ts, runc's console socket). */
+export function libcHandle(): { koffi: typeof KoffiModule; lib: KoffiModule.LibraryHandle } {
+  if (handle === undefined) {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof KoffiModule;
+    handle = { koffi, lib: koffi.load('libc.so.6') };
+  }
+  return handle;
+}
+
 function load(): Libc {
   if (libc !== undefined) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as typeof KoffiModule;
-  const lib = koffi.load('libc.so.6');
+  const { koffi, lib } = libcHandle();
   libc = {
     errno: () => koffi.errno(),
     getpid: lib.func('int getpid(void)'),

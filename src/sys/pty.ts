@@ -6,8 +6,7 @@
  *
  *   struct winsize { unsigned short ws_row, ws_col, ws_xpixel, ws_ypixel; }   8 bytes
  */
-import { createRequire } from 'node:module';
-import type * as KoffiModule from 'koffi';
+import { libcHandle } from './libc.ts';
 import { sysError } from './sys-error.ts';
 
 const F_GETFL = 3;
@@ -40,8 +39,7 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc !== undefined) return libc;
-  const koffi = createRequire(import.meta.url)('koffi') as typeof KoffiModule;
-  const lib = koffi.load('libc.so.6');
+  const { koffi, lib } = libcHandle();
   libc = {
     errno: () => koffi.errno(),
     fcntl: lib.func('int fcntl(int fd, int cmd, ...)') as Libc['fcntl'],
