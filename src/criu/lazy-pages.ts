@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { internal } from '../base/index.ts';
 import { criuLogTail } from './criu-log.ts';
+import { resolveExecutable } from '../sys/executable.ts';
 
 export interface LazyPagesDaemon {
   /** Resolves when the daemon exits (all pages served, or it failed): its exit code. */
@@ -26,7 +27,7 @@ export async function startLazyPages(opts: {
   binary?: string;
 }): Promise<LazyPagesDaemon> {
   const child = spawn(
-    opts.binary ?? 'criu',
+    opts.binary ?? resolveExecutable('criu'),
     // Default verbosity: -v4 logs every page fault, on the wake's critical path.
     [
       'lazy-pages',

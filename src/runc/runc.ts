@@ -20,11 +20,12 @@ import { parseList, parsePid, parsePs, parseState, parseStats } from './parse.ts
 import { runcError, type RuncCommand } from './runc-error.ts';
 import { runProcess, type RunResult, type SpawnStdio } from './run-process.ts';
 import { openStdio } from './stdio.ts';
+import { resolveExecutable } from '../sys/executable.ts';
 import { fileSize, mtime, readFrom } from './log-file.ts';
 import type { ContainerState, LinuxResources, ProcessStdio, RuncStats } from './types.ts';
 
 export interface RuncConfig {
-  /** The runc binary (default 'runc', looked up on PATH). */
+  /** The runc binary (default 'runc', looked up on PATH once). */
   binary?: string;
   /** runc --root: its state directory, e.g. /run/containerd/runc/<namespace>. */
   root: string;
@@ -96,7 +97,7 @@ export class Runc {
 
   constructor(config: RuncConfig) {
     this.#config = config;
-    this.binary = config.binary ?? 'runc';
+    this.binary = config.binary ?? resolveExecutable('runc');
     this.root = config.root;
     this.#log = config.logger ?? silentLogger;
   }

@@ -27,6 +27,7 @@ export {
   connectedTcpSockets,
   type TcpConnection,
   parseProcStat,
+  readProcStatSync,
   parseSocketLink,
   parseChildren,
   type ListeningSocket,
@@ -44,3 +45,4 @@ export {
   writeSome,
   type WindowSize,
 } from './pty.ts';
+export { resolveExecutable } from './executable.ts';
