@@ -10,7 +10,7 @@
  * the restore until a full response. One warm-up cycle each is not counted.
  */
 import type { Ctx } from '../lib/context.ts';
-import { RawContainer, criuLogMs } from '../lib/baseline.ts';
+import { RawContainer, criuLogMs, criuRestoreStatsMs } from '../lib/baseline.ts';
 import { request, type Protocol, type Target } from '../lib/client.ts';
 import { dirMiB } from '../lib/fsutil.ts';
 import { SCALEDOWN, containerStatus, waitPhase, type ScaledStatus } from '../lib/pods.ts';
@@ -32,6 +32,8 @@ export interface WakeSeries {
   note: string;
   /** The shim's logged checkpoint phases (prepareMs, freezeMs, dumpMs, stopMs...), counted cycles only. */
   checkpointPhases: Record<string, number[]>;
+  /** The shim's wake phases ('woke up' log line): queuedMs, criuMs, recordMs. */
+  wakePhases: Record<string, number[]>;
 }
 
 const MAX_FAILURES = 3;
@@ -51,6 +53,7 @@ const empty = (): WakeSeries => ({
   imageMiB: 0,
   note: '',
   checkpointPhases: {},
+  wakePhases: {},
 });
 
 export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
@@ -110,7 +113,7 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
           if (down.lastCheckpointMs !== undefined)
             out.checkpointOverheadMs.push(down.lastCheckpointMs - dump);
         }
-        const restore = criuLogMs(`/run/zeropod/work/${cid}/restore.log`);
+        const restore = criuRestoreStatsMs(`/run/zeropod/work/${cid}`);
         if (restore !== undefined) out.criuRestoreMs.push(restore);
       }
       prev = up;
@@ -118,10 +121,13 @@ export async function ours(ctx: Ctx, w: Workload): Promise<WakeSeries> {
         `  ours ${w.id} #${i + 1}: checkpoint ${down.lastCheckpointMs} ms, wake ${wake?.toFixed(1) ?? 'FAILED'} ms (shim restore ${up.lastRestoreMs} ms)`,
       );
     }
-    // The first 'scaled down' is the warm-up cycle's.
+    // The first 'scaled down' and 'woke up' are the warm-up cycle's.
     for (const rec of shimPhases(cid, 'scaled down').slice(1, ctx.runs + 1)) {
       for (const [k, v] of Object.entries(rec))
         if (k !== 'durationMs') (out.checkpointPhases[k] ??= []).push(v);
+    }
+    for (const rec of shimPhases(cid, 'woke up').slice(1, ctx.runs + 1)) {
+      for (const [k, v] of Object.entries(rec)) if (k !== 'durationMs') (out.wakePhases[k] ??= []).push(v);
     }
   } finally {
     await ctx.pods.remove(pod);
@@ -297,15 +303,17 @@ export async function wakeCase(ctx: Ctx, w: Workload): Promise<void> {
     baseline: r.checkpointMs,
   });
   res.detail(w.label, 'ours: shim restore span (lastRestoreMs)', 'ms', o.restoreMs);
-  res.detail(w.label, 'ours: CRIU restore (restore.log)', 'ms', o.criuRestoreMs);
+  res.detail(w.label, 'ours: CRIU restore (stats-restore)', 'ms', o.criuRestoreMs);
   res.detail(w.label, 'ours: wake − shim restore span (accept, dial, proxy, reply)', 'ms', o.afterRestoreMs);
   res.detail(w.label, 'raw: runc restore -d returned', 'ms', r.restoreMs);
-  res.detail(w.label, 'raw: CRIU restore (restore.log)', 'ms', r.criuRestoreMs);
+  res.detail(w.label, 'raw: CRIU restore (stats-restore)', 'ms', r.criuRestoreMs);
   res.detail(w.label, 'raw: response − runc restore returned', 'ms', r.afterRestoreMs);
   if (lazy) {
     res.detail(w.label, 'raw lazy: lazy-pages start + runc restore -d returned', 'ms', lazy.restoreMs);
-    res.detail(w.label, 'raw lazy: CRIU restore (restore.log)', 'ms', lazy.criuRestoreMs);
+    res.detail(w.label, 'raw lazy: CRIU restore (stats-restore)', 'ms', lazy.criuRestoreMs);
   }
+  for (const [phase, values] of Object.entries(o.wakePhases))
+    res.detail(w.label, `ours: wake phase ${phase} (shim log)`, 'ms', values);
   res.detail(w.label, 'ours: CRIU dump (dump.log)', 'ms', o.criuDumpMs);
   res.detail(w.label, 'ours: checkpoint − CRIU dump', 'ms', o.checkpointOverheadMs);
   for (const [phase, values] of Object.entries(o.checkpointPhases))

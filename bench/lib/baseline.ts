@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createNetns, type Netns } from './netns.ts';
 import { sh, shQuiet } from './sh.ts';
 import { pipe } from '../../src/sys/index.ts';
+import { decodeCriuStats } from '../../src/criu/index.ts';
 
 export const BASE_DIR = '/var/lib/zeropod-bench';
 const RUNC_ROOT = '/run/zeropod-bench/runc';
@@ -237,7 +238,9 @@ export class RawContainer {
 
   /** CRIU's own time in the last dump or restore: the last timestamp of its log, in ms. */
   criuMs(action: 'dump' | 'restore'): number | undefined {
-    return criuLogMs(path.join(this.work, `${action}.log`));
+    return action === 'restore'
+      ? criuRestoreStatsMs(this.work)
+      : criuLogMs(path.join(this.work, `${action}.log`));
   }
 
   async remove(): Promise<void> {
@@ -305,6 +308,17 @@ export class RawContainer {
     if (!existsSync(file)) return '';
     return `\n${file}:\n${readFileSync(file, 'utf8').trim().split('\n').slice(-15).join('\n')}`;
   }
+}
+
+/**
+ * CRIU's restore time from its stats file (stats-restore in the work dir): the same measure for any
+ * log level (the shim's prepared restore logs warnings only, without timestamps), in ms.
+ */
+export function criuRestoreStatsMs(workDir: string): number | undefined {
+  const file = path.join(workDir, 'stats-restore');
+  if (!existsSync(file)) return undefined;
+  const us = decodeCriuStats(readFileSync(file)).restore?.restoreTimeUs;
+  return us === undefined ? undefined : us / 1000;
 }
 
 /** CRIU log lines start with "(SS.uuuuuu)" since the tool started: the last one is its run time. */

@@ -15,6 +15,7 @@ export interface ScaledStatus {
   abortedCheckpoints: number;
   lastCheckpointMs?: number;
   lastRestoreMs?: number;
+  lastWakeVia?: 'prepared' | 'runc restore' | 'fresh start';
   lastError?: string;
   freshStarts?: number;
 }

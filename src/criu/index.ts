@@ -34,3 +34,4 @@ export {
   type CriuToolOptions,
 } from './criu-check.ts';
 export { startLazyPages, type LazyPagesDaemon } from './lazy-pages.ts';
+export { criuRestoreArgv, type CriuRestoreArgs } from './restore-argv.ts';

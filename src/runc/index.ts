@@ -22,3 +22,13 @@ export {
   type MemoryEntry,
   type BlkioEntry,
 } from './types.ts';
+export {
+  readRuncState,
+  writeRuncState,
+  restoredRuncState,
+  runcStatePath,
+  type RuncStateFile,
+  type RuncConfigState,
+  type RuncMount,
+  type RuncNamespace,
+} from './state-file.ts';

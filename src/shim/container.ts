@@ -290,6 +290,12 @@ export class Container {
     }
   }
 
+  /** Takes a process restored without runc (the prepared restore) as the init: watched like the first. */
+  adoptRestored(pid: number): void {
+    this.init.pid = pid;
+    this.#watch(this.init);
+  }
+
   /**
    * Starts the init process afresh from the bundle (memory state is gone): the fallback when a
    * restore fails, and the wake of a container scaled down without checkpointing.

@@ -39,7 +39,9 @@ test('nginx scales to zero and wakes on the next request, 20 cycles', async () =
         'the CRI still sees the container running',
       );
       const { stats } = await f.cri.runtime.containerStats({ containerId: id });
-      assert.equal(Number(stats?.memory?.workingSetBytes?.value ?? 0n), 0, 'no memory is charged while down');
+      // The cgroup is kept for the prepared restore: only its kernel objects stay charged (~64 KiB).
+      const charged = Number(stats?.memory?.workingSetBytes?.value ?? 0n);
+      assert.ok(charged <= 256 * 1024, `no more than 256 KiB is charged while down, got ${charged} bytes`);
     }
     const res = await httpGetFrom(f.client, pod.ip, 80);
     assert.equal(res.status, 200, `cycle ${cycle}: the waking request is answered`);

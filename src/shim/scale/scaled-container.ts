@@ -17,11 +17,20 @@ import { StateMachine, describeError, failedPrecondition, type Logger } from '..
 import { NftTable, tableName } from '../../nft/index.ts';
 import { criuSupportsDirtyTracking, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
 import { connectedTcpSockets, type TcpConnection } from '../../sys/index.ts';
-import { containerPids, dropNetnsState, listeningPortsOf, pagesBytes } from './processes-and-images.ts';
+import {
+  containerPids,
+  dropNetnsState,
+  listeningPortsOf,
+  pagesBytes,
+  reclaimCgroupMemory,
+} from './processes-and-images.ts';
 import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
+import { PreparedRestore } from './prepared-restore.ts';
+import { unsupportedReason } from './restore-plan.ts';
+import { readRuncState } from '../../runc/index.ts';
 import type { ScaleConfig } from './config.ts';
 import { IdleTracker } from './idle.ts';
 
@@ -46,8 +55,12 @@ export interface ScaleStats {
   freshStarts: number;
   lastCheckpointMs?: number;
   lastRestoreMs?: number;
+  /** How the last wake brought the app back. */
+  lastWakeVia?: WakeVia;
   lastError?: string;
 }
+
+export type WakeVia = 'prepared' | 'runc restore' | 'fresh start';
 
 export interface ScaleDeps {
   netnsPath: string;
@@ -64,6 +77,12 @@ const MAX_CHECKPOINT_FAILURES = 5;
  * image woke in 103 ms lazily against 92 ms for a full raw restore; 100 MB and more gain.
  */
 const LAZY_PAGES_MIN_BYTES = 96 * 2 ** 20;
+
+/**
+ * CRIU's verbosity on the prepared (fast) restore: warnings and errors. Debug output (runc's 4) is
+ * ~2,300 unbuffered log lines for nginx; a failed fast restore is retried through runc, at 4.
+ */
+const FAST_RESTORE_LOG_LEVEL = 2;
 
 export class ScaledContainer {
   readonly container: Container;
@@ -100,6 +119,10 @@ export class ScaledContainer {
   #freezerDir: string | undefined;
   #marks: { prepared?: number; frozen?: number; dumped?: number } = {};
   #consecutiveFailures = 0;
+  /** The next wake's restore, made ready after the checkpoint. */
+  #prepared: PreparedRestore | undefined;
+  /** How the last wake went, for its log line. */
+  #wakeTrace: { via?: WakeVia } & Record<string, string | number> = {};
 
   constructor(container: Container, config: ScaleConfig, name: string, deps: ScaleDeps) {
     this.container = container;
@@ -333,13 +356,11 @@ export class ScaledContainer {
     const t0 = performance.now();
     await this.#waitGone();
     this.#log.debug('process gone after the dump', { waitMs: Math.round(performance.now() - t0) });
-    // Not --force: runc's forced delete sleeps 100 ms after its SIGKILL even when nothing is left.
-    await this.container.runc.delete(this.container.id).catch(async (err: unknown) => {
-      this.#log.debug('plain runc delete refused; forcing it', { error: describeError(err) });
-      await this.container.runc.delete(this.container.id, { force: true }).catch((e: unknown) => {
-        this.#log.warn('runc delete after the dump', { error: describeError(e) });
-      });
-    });
+    // The wake's restore is made ready now (runc's record and cgroups stay); else runc's restore
+    // needs the container gone.
+    this.#prepared = await this.#prepareRestore();
+    if (this.#prepared) reclaimCgroupMemory(this.container.cgroups.get('memory'));
+    else await this.#deleteRuncContainer();
     this.#consecutiveFailures = 0;
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = Math.round(performance.now() - started);
@@ -356,6 +377,52 @@ export class ScaledContainer {
         : {};
     this.#marks = {};
     this.#log.info(message, { durationMs: this.stats.lastCheckpointMs, ...phases });
+  }
+
+  /** Not --force: runc's forced delete sleeps 100 ms after its SIGKILL even when nothing is left. */
+  async #deleteRuncContainer(): Promise<void> {
+    await this.container.runc.delete(this.container.id).catch(async (err: unknown) => {
+      this.#log.debug('plain runc delete refused; forcing it', { error: describeError(err) });
+      await this.container.runc.delete(this.container.id, { force: true }).catch((e: unknown) => {
+        this.#log.warn('runc delete after the dump', { error: describeError(e) });
+      });
+    });
+  }
+
+  /** The restore of the image just written, made ready (see prepared-restore.ts); undefined: runc's. */
+  async #prepareRestore(): Promise<PreparedRestore | undefined> {
+    if (process.env['ZEROPOD_RESTORE'] === 'runc') return undefined;
+    const c = this.container;
+    const io = c.init.io;
+    try {
+      const state = readRuncState(c.runc.root, c.id);
+      const reason = unsupportedReason(state, c.init.terminal);
+      if (reason !== undefined) {
+        this.#warnOnce(`wakes go through runc restore: the container has ${reason}`);
+        return undefined;
+      }
+      dropNetnsState(this.imagePath);
+      io?.reattach();
+      return await PreparedRestore.prepare(
+        {
+          id: c.id,
+          runcRoot: c.runc.root,
+          imagePath: this.imagePath,
+          workPath: this.workPath,
+          stdio: io?.childStdio ?? {},
+          tcpEstablished: this.#heldConnections > 0,
+          lazyPages: pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES,
+          logLevel: FAST_RESTORE_LOG_LEVEL,
+          log: this.#log,
+        },
+        state,
+      );
+    } catch (err) {
+      this.#log.warn('cannot prepare the restore: the wake goes through runc', { error: describeError(err) });
+      return undefined;
+    } finally {
+      io?.releaseChildFds();
+    }
   }
 
   readonly #warned = new Set<string>();
@@ -421,15 +488,16 @@ export class ScaledContainer {
   requestWake(): Promise<void> {
     this.#idle.touch(performance.now());
     if (this.state.is('running', 'starting')) return Promise.resolve();
+    const requested = performance.now();
     this.#wake ??= this.container.queue
-      .run(() => this.#restore())
+      .run(() => this.#restore(requested))
       .finally(() => {
         this.#wake = undefined;
       });
     return this.#wake;
   }
 
-  async #restore(): Promise<void> {
+  async #restore(requested: number): Promise<void> {
     if (this.state.is('running')) return; // the checkpoint was aborted: already up
     if (!this.state.is('scaled-down'))
       throw failedPrecondition(`cannot wake a container that is ${this.state.phase}`);
@@ -466,7 +534,15 @@ export class ScaledContainer {
     this.state.transition('running', ['restoring']);
     const lazy = this.#lazy;
     this.#lazy = undefined;
-    this.#log.info('woke up', { durationMs: this.stats.lastRestoreMs, lazyPages: lazy !== undefined });
+    if (this.#wakeTrace.via) this.stats.lastWakeVia = this.#wakeTrace.via;
+    this.#log.info('woke up', {
+      durationMs: this.stats.lastRestoreMs,
+      lazyPages: lazy !== undefined,
+      // Phases: waiting for the container's queue (a checkpoint finishing), then the restore.
+      queuedMs: Math.round(started - requested),
+      ...this.#wakeTrace,
+    });
+    this.#wakeTrace = {};
     if (lazy) {
       // The daemon reads the images until the last page is in; remove them after it exits.
       this.#lazyDone = lazy.done;
@@ -491,14 +567,23 @@ export class ScaledContainer {
       return;
     }
     dropNetnsState(this.imagePath);
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
     let lastErr: unknown;
     for (let attempt = 1; attempt <= 2; attempt++) {
-      // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
-      const lazy =
-        attempt === 1 && pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES
-          ? await this.#startLazyPages()
-          : undefined;
+      let lazy: LazyPagesDaemon | undefined;
       try {
+        if (attempt === 1 && prepared) {
+          this.container.adoptRestored(await prepared.run());
+          this.#lazy = prepared.lazyPages;
+          this.#wakeTrace = { via: 'prepared', ...prepared.timings };
+          return;
+        }
+        // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
+        lazy =
+          attempt === 1 && pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES
+            ? await this.#startLazyPages()
+            : undefined;
         await this.container.restore({
           imagePath: this.imagePath,
           workPath: this.workPath,
@@ -507,6 +592,7 @@ export class ScaledContainer {
           ...(lazy ? { lazyPages: true } : {}),
         });
         if (lazy) this.#lazy = lazy;
+        this.#wakeTrace = { via: 'runc restore', attempt };
         return;
       } catch (err) {
         lazy?.kill();
@@ -515,10 +601,14 @@ export class ScaledContainer {
         this.stats.lastError = describeError(err);
         this.#log.error('restore failed', { attempt, error: this.stats.lastError });
         // Keep each attempt's log: CRIU writes restore.log afresh every time.
-        renameSync(
-          path.join(this.workPath, 'restore.log'),
-          path.join(this.workPath, `restore-failed-${attempt}.log`),
-        );
+        try {
+          renameSync(
+            path.join(this.workPath, 'restore.log'),
+            path.join(this.workPath, `restore-failed-${attempt}.log`),
+          );
+        } catch {
+          // CRIU did not get as far as its log
+        }
         await this.container.runc.delete(this.container.id, { force: true }).catch(() => undefined);
       }
     }
@@ -531,6 +621,7 @@ export class ScaledContainer {
       error: describeError(lastErr),
     });
     await this.container.recreate();
+    this.#wakeTrace = { via: 'fresh start' };
   }
 
   /** Removes the checkpoint image without blocking the event loop (it can be gigabytes). */
@@ -555,6 +646,7 @@ export class ScaledContainer {
   /** Kill while scaled down: nothing runs, so report the exit ourselves. Returns true if handled. */
   killWhileDown(signal: number): boolean {
     if (!this.state.is('scaled-down')) return false;
+    void this.#prepared?.cancel();
     const exit: ExitInfo = { pid: this.container.init.pid, status: 128 + signal, exitedAt: new Date() };
     this.state.transition('stopped');
     this.container.init.io?.endFifos();
@@ -564,6 +656,7 @@ export class ScaledContainer {
 
   async dispose(): Promise<void> {
     clearTimeout(this.#timer);
+    await this.#prepared?.cancel();
     if (!this.state.is('stopped')) this.state.transition('stopped');
     await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));
     await this.#nft?.remove().catch((err: unknown) => this.#log.warn('nft cleanup', { error: err }));

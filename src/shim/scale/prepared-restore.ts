@@ -1,0 +1,277 @@
+/**
+ * A restore made ready while the app sleeps, so a wake is CRIU's restore and little else.
+ *
+ * `runc restore` spends ~10 ms before CRIU starts (its own start, a second CRIU run to ask the
+ * version, cgroup and mount set-up) and CRIU then sends it several notifications to answer. Here,
+ * right after the checkpoint, everything that does not need the connection is done: runc's
+ * container record and cgroups are kept (not deleted), the rootfs is bind-mounted where CRIU wants
+ * its root, new stdio pipes into containerd's FIFOs exist, and a small waiter process already sits
+ * in the container's cgroups holding those pipes and the pod's network namespace. The wake writes
+ * one byte to the waiter, which becomes `criu restore`; afterwards runc's state.json is updated as
+ * runc's own restore would update it.
+ *
+ *   prepared --run()--> running --(criu exit 0)--> done
+ *       \                    \--(criu failed)---> failed (the caller falls back to runc restore)
+ *        \--cancel()--> cancelled
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { describeError, internal, type Logger } from '../../base/index.ts';
+import { criuLogTail, criuRestoreArgv, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
+import { readRuncState, restoredRuncState, writeRuncState, type RuncStateFile } from '../../runc/index.ts';
+import { pipe, readProcStatSync, resolveExecutable } from '../../sys/index.ts';
+import { planRestore, type RestorePlan } from './restore-plan.ts';
+import { cgroupDirsFrom, unifiedDirFrom } from '../cgroups.ts';
+
+const run = promisify(execFile);
+
+export interface PrepareOptions {
+  id: string;
+  runcRoot: string;
+  imagePath: string;
+  workPath: string;
+  /** The process's ends of new stdio pipes (the waiter holds them; the caller closes its copies). */
+  stdio: { stdin?: number; stdout?: number; stderr?: number };
+  tcpEstablished: boolean;
+  lazyPages: boolean;
+  /** CRIU verbosity for the fast attempt (the runc fallback logs at 4). */
+  logLevel: number;
+  criuBinary?: string;
+  log: Logger;
+}
+
+type Phase = 'prepared' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** The waiter: blocks on fd 3, then becomes CRIU with the fds it was given. */
+const WAITER = 'read -r _ <&3 || exit 99; exec 3<&-; exec "$@"';
+
+export class PreparedRestore {
+  #phase: Phase = 'prepared';
+  readonly #o: PrepareOptions;
+  readonly #state: RuncStateFile;
+  readonly #plan: RestorePlan;
+  readonly #root: string;
+  readonly #pidFile: string;
+  #waiter: ChildProcess | undefined;
+  #exit: Promise<number> | undefined;
+  #go: number | undefined;
+  #lazy: LazyPagesDaemon | undefined;
+  #cancelled: Promise<void> | undefined;
+  #stdioNames: string[] = [];
+
+  private constructor(o: PrepareOptions, state: RuncStateFile, plan: RestorePlan) {
+    this.#o = o;
+    this.#state = state;
+    this.#plan = plan;
+    this.#root = path.join(o.workPath, 'criu-root');
+    this.#pidFile = path.join(o.workPath, 'restored.pid');
+  }
+
+  /** Where the last run's time went: CRIU (go to exit), then runc's state record. */
+  timings: { criuMs?: number; recordMs?: number } = {};
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** The lazy-pages daemon serving this restore, once `run()` succeeded with lazy pages. */
+  get lazyPages(): LazyPagesDaemon | undefined {
+    return this.#phase === 'done' ? this.#lazy : undefined;
+  }
+
+  static async prepare(o: PrepareOptions, state = readRuncState(o.runcRoot, o.id)): Promise<PreparedRestore> {
+    const descriptors = JSON.parse(
+      readFileSync(path.join(o.imagePath, 'descriptors.json'), 'utf8'),
+    ) as string[];
+    const plan = planRestore(state, descriptors, {
+      cgroup: readFileSync('/proc/self/cgroup', 'utf8'),
+      mountinfo: readFileSync('/proc/self/mountinfo', 'utf8'),
+    });
+    const p = new PreparedRestore(o, state, plan);
+    try {
+      await p.#setUp();
+    } catch (err) {
+      await p.cancel();
+      throw err;
+    }
+    return p;
+  }
+
+  async #setUp(): Promise<void> {
+    const o = this.#o;
+    rmSync(this.#pidFile, { force: true });
+    mkdirSync(this.#root, { recursive: true, mode: 0o755 });
+    // CRIU wants its root to be a mount point whose parent is not overmounted (as runc does it).
+    await run('mount', ['--rbind', this.#plan.rootfs, this.#root]);
+    if (o.lazyPages) this.#lazy = await startLazyPages({ imagePath: o.imagePath, workPath: o.workPath });
+
+    const nsFds = this.#plan.externalNs.map((ns) => openSync(ns.path, 'r'));
+    const [goRead, goWrite] = pipe();
+    this.#go = goWrite;
+    const fdBase = 4; // 0-2 stdio, 3 the go pipe
+    const config = path.join(o.workPath, 'zeropod-restore.conf');
+    const argv = criuRestoreArgv({
+      imagePath: o.imagePath,
+      workPath: o.workPath,
+      root: this.#root,
+      pidFile: this.#pidFile,
+      extMounts: this.#plan.extMounts,
+      inheritFds: [
+        ...this.#plan.stdioKeys,
+        ...this.#plan.externalNs.map((ns, i) => ({ fd: fdBase + i, key: ns.key })),
+      ],
+      joinNs: this.#plan.joinNs,
+      cgroupRoots: [],
+      emptyNs: ['net'],
+      tcpEstablished: o.tcpEstablished,
+      lazyPages: o.lazyPages,
+      logLevel: o.logLevel,
+    });
+    const devNull = openSync('/dev/null', 'r+');
+    try {
+      const child = spawn(
+        '/bin/sh',
+        ['-c', WAITER, 'zeropod-restore', o.criuBinary ?? resolveExecutable('criu'), ...argv],
+        {
+          stdio: [
+            o.stdio.stdin ?? devNull,
+            o.stdio.stdout ?? devNull,
+            o.stdio.stderr ?? devNull,
+            goRead,
+            ...nsFds,
+          ],
+          env: { ...process.env, CRIU_CONFIG_FILE: config },
+        },
+      );
+      this.#waiter = child;
+      this.#exit = new Promise<number>((resolve) => {
+        child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+        child.once('error', () => resolve(127));
+      });
+      if (child.pid === undefined) throw internal('cannot start the restore waiter (/bin/sh)');
+      // The names of the pipes the restored process gets: runc's state must list these (runc's
+      // own restore reads them from CRIU's fds the same way), since its next checkpoint writes
+      // them into descriptors.json, and the restore after that finds the pipes by them.
+      this.#stdioNames = [0, 1, 2].map((fd) => readlinkSync(`/proc/${child.pid}/fd/${fd}`));
+      // CRIU runs in the container's cgroups, as runc puts it there (criuApplyCgroups), and its
+      // cgroup roots are those. Learn them now, then wait outside: a sleeping container's cgroups
+      // hold no process. The wake moves the waiter back in (a few small writes).
+      const selfCgroup = readFileSync('/proc/self/cgroup', 'utf8');
+      const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+      const own = [...cgroupDirsFrom(selfCgroup, mountinfo).values(), unifiedDirFrom(selfCgroup, mountinfo)];
+      this.#joinCgroups(child.pid);
+      const roots = cgroupRoots(readFileSync(`/proc/${child.pid}/cgroup`, 'utf8'));
+      for (const dir of new Set(own))
+        if (dir !== undefined) writeFileSync(path.join(dir, 'cgroup.procs'), String(child.pid));
+      // Read when CRIU starts (at the wake), so it can name the cgroups the waiter was put in.
+      const text = [
+        '# written by zeropod-ts',
+        ...roots.map((r) => `cgroup-root ${r.controller}:${r.path}`),
+        '',
+      ];
+      writeFileSync(config, text.join('\n'), { mode: 0o600 });
+    } finally {
+      closeSync(devNull);
+      closeSync(goRead);
+      for (const fd of nsFds) closeSync(fd);
+    }
+  }
+
+  /** Runs the restore; resolves with the restored init's pid once runc's state names it. */
+  async run(): Promise<number> {
+    if (this.#phase !== 'prepared') throw internal(`prepared restore is ${this.#phase}`);
+    this.#phase = 'running';
+    const o = this.#o;
+    try {
+      const go = this.#go!;
+      this.#go = undefined;
+      this.#joinCgroups(this.#waiter!.pid!);
+      writeFileSync(go, '\n');
+      closeSync(go);
+      const t0 = performance.now();
+      const code = await this.#exit!;
+      const t1 = performance.now();
+      if (code !== 0) {
+        const tail = await criuLogTail(o.workPath, 'restore', 20).catch(() => []);
+        throw internal(`criu restore exited with ${code}${tail.length ? `:\n${tail.join('\n')}` : ''}`, {
+          details: { log: path.join(o.workPath, 'restore.log') },
+        });
+      }
+      const pid = Number(readFileSync(this.#pidFile, 'utf8').trim());
+      const stat = readProcStatSync(pid);
+      if (!Number.isInteger(pid) || pid <= 0 || stat === undefined)
+        throw internal(`criu restore left no process behind (pid file says "${pid}")`);
+      writeRuncState(
+        o.runcRoot,
+        restoredRuncState(this.#state, {
+          pid,
+          startTime: stat.startTime,
+          created: new Date(),
+          descriptors: this.#stdioNames,
+        }),
+      );
+      this.#phase = 'done';
+      this.timings = { criuMs: Math.round(t1 - t0), recordMs: Math.round(performance.now() - t1) };
+      void this.#unmountRoot();
+      return pid;
+    } catch (err) {
+      this.#phase = 'failed';
+      this.#lazy?.kill();
+      void this.#unmountRoot();
+      throw err;
+    }
+  }
+
+  /** Gives up the prepared restore: the waiter and the lazy-pages daemon go, the root is unmounted. */
+  cancel(): Promise<void> {
+    if (this.#phase === 'running' || this.#phase === 'done') return Promise.resolve();
+    this.#cancelled ??= this.#cancel();
+    return this.#cancelled;
+  }
+
+  async #cancel(): Promise<void> {
+    this.#phase = 'cancelled';
+    if (this.#go !== undefined) closeSync(this.#go); // EOF: the waiter exits (99)
+    this.#go = undefined;
+    this.#waiter?.kill('SIGKILL');
+    this.#lazy?.kill();
+    await this.#exit;
+    await this.#unmountRoot();
+  }
+
+  #joinCgroups(pid: number): void {
+    for (const dir of this.#plan.cgroupDirs) writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+  }
+
+  async #unmountRoot(): Promise<void> {
+    try {
+      await run('umount', ['-l', this.#root]);
+      rmdirSync(this.#root);
+    } catch (err) {
+      this.#o.log.debug('criu root unmount', { error: describeError(err) });
+    }
+  }
+}
+
+/** `/proc/<pid>/cgroup` -> one root per controller, '' for the unified line (runc's CgRoot list). */
+export function cgroupRoots(procCgroup: string): { controller: string; path: string }[] {
+  const out: { controller: string; path: string }[] = [];
+  for (const line of procCgroup.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    for (const c of m[1]!.split(',')) out.push({ controller: c, path: m[2]! });
+  }
+  return out;
+}
