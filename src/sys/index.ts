@@ -12,6 +12,8 @@ export {
   close,
   kill,
   libcHandle,
+  mount,
+  umount2,
   setsockoptInt,
   type ChildExit,
 } from './libc.ts';

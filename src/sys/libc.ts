@@ -36,6 +36,14 @@ export const LINUX = {
   SO_MARK: 36,
   IPPROTO_IPV6: 41,
   IPV6_V6ONLY: 26,
+  MS_RDONLY: 1,
+  MS_NOSUID: 2,
+  MS_NODEV: 4,
+  MS_NOEXEC: 8,
+  MS_NOATIME: 1024,
+  MS_NODIRATIME: 2048,
+  MS_RELATIME: 1 << 21,
+  MNT_DETACH: 2,
 } as const;
 
 export const SIGINFO_SIZE = 128;
@@ -56,6 +64,8 @@ interface Libc {
   listen: Fn<[number, number]>;
   close: Fn<[number]>;
   pipe2: Fn<[Int32Array, number]>;
+  mount: Fn<[string, string, string, number, string | null]>;
+  umount2: Fn<[string, number]>;
   kill: Fn<[number, number]>;
 }
 
@@ -95,6 +105,10 @@ function load(): Libc {
     close: lib.func('int close(int fd)'),
     pipe2: lib.func('int pipe2(int *fds, int flags)'),
     kill: lib.func('int kill(int pid, int sig)'),
+    mount: lib.func(
+      'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+    ),
+    umount2: lib.func('int umount2(const char *target, int flags)'),
   };
   return libc;
 }
@@ -200,4 +214,17 @@ export function pipe2Cloexec(): [number, number] {
 
 export function kill(pid: number, signal: number): void {
   check('kill', load().kill(pid, signal), { pid, signal });
+}
+
+/** mount(2): one filesystem, its data string as the kernel takes it (at most a page). */
+export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
+  check('mount', load().mount(source, target, fstype, flags, data === '' ? null : data), {
+    target,
+    fstype,
+  });
+}
+
+/** umount2(2); EINVAL (not a mount point) comes back as InvalidArgument. */
+export function umount2(target: string, flags: number): void {
+  check('umount2', load().umount2(target, flags), { target });
 }

@@ -32,7 +32,9 @@ import { describeError, internal, type Logger } from '../../base/index.ts';
 import { criuLogTail, criuRestoreArgv, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
 import { readRuncState, restoredRuncState, writeRuncState, type RuncStateFile } from '../../runc/index.ts';
 import { pipe, readProcStatSync, resolveExecutable } from '../../sys/index.ts';
-import { planRestore, type RestorePlan } from './restore-plan.ts';
+import { planRestore, unsupportedReason, type RestorePlan } from './restore-plan.ts';
+import { dropNetnsState } from './processes-and-images.ts';
+import type { Container } from '../container.ts';
 import { cgroupDirsFrom, unifiedDirFrom } from '../cgroups.ts';
 
 const run = promisify(execFile);
@@ -274,4 +276,57 @@ export function cgroupRoots(procCgroup: string): { controller: string; path: str
     for (const c of m[1]!.split(',')) out.push({ controller: c, path: m[2]! });
   }
   return out;
+}
+
+/**
+ * CRIU's verbosity on the prepared restore: warnings and errors. Debug output (runc's 4) is ~2,300
+ * unbuffered log lines for nginx; a failed prepared restore is retried through runc, at 4.
+ */
+const PREPARED_LOG_LEVEL = 2;
+
+/**
+ * Prepares the wake of a container just checkpointed into `imagePath`: undefined (with the reason
+ * logged) when runc's own restore must do it. New stdio pipes into the FIFOs replace the old ones.
+ */
+export async function prepareWake(
+  c: Container,
+  o: {
+    imagePath: string;
+    workPath: string;
+    tcpEstablished: boolean;
+    lazyPages: boolean;
+    log: Logger;
+    warnOnce: (message: string) => void;
+  },
+): Promise<PreparedRestore | undefined> {
+  const io = c.init.io;
+  try {
+    const state = readRuncState(c.runc.root, c.id);
+    const reason = unsupportedReason(state, c.init.terminal);
+    if (reason !== undefined) {
+      o.warnOnce(`wakes go through runc restore: the container has ${reason}`);
+      return undefined;
+    }
+    dropNetnsState(o.imagePath);
+    io?.reattach();
+    return await PreparedRestore.prepare(
+      {
+        id: c.id,
+        runcRoot: c.runc.root,
+        imagePath: o.imagePath,
+        workPath: o.workPath,
+        stdio: io?.childStdio ?? {},
+        tcpEstablished: o.tcpEstablished,
+        lazyPages: o.lazyPages,
+        logLevel: PREPARED_LOG_LEVEL,
+        log: o.log,
+      },
+      state,
+    );
+  } catch (err) {
+    o.log.warn('cannot prepare the restore: the wake goes through runc', { error: describeError(err) });
+    return undefined;
+  } finally {
+    io?.releaseChildFds();
+  }
 }

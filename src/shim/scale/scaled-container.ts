@@ -9,7 +9,7 @@
  *                  +-------------------------------------------------------------+
  *   any -> stopped (killed, deleted)
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,9 +28,7 @@ import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
-import { PreparedRestore } from './prepared-restore.ts';
-import { unsupportedReason } from './restore-plan.ts';
-import { readRuncState } from '../../runc/index.ts';
+import { prepareWake, type PreparedRestore } from './prepared-restore.ts';
 import type { ScaleConfig } from './config.ts';
 import { IdleTracker } from './idle.ts';
 
@@ -78,12 +76,6 @@ const MAX_CHECKPOINT_FAILURES = 5;
  */
 const LAZY_PAGES_MIN_BYTES = 96 * 2 ** 20;
 
-/**
- * CRIU's verbosity on the prepared (fast) restore: warnings and errors. Debug output (runc's 4) is
- * ~2,300 unbuffered log lines for nginx; a failed fast restore is retried through runc, at 4.
- */
-const FAST_RESTORE_LOG_LEVEL = 2;
-
 export class ScaledContainer {
   readonly container: Container;
   readonly config: ScaleConfig;
@@ -106,6 +98,8 @@ export class ScaledContainer {
   #timer: NodeJS.Timeout | undefined;
   #wake: Promise<void> | undefined;
   #expectExit = false;
+  /** Killed inits whose exit (reaped by the container's watcher) we wait for. */
+  readonly #reaped = new Map<number, () => void>();
   #frozen = false;
   /** Connections dumped with their TCP state (restore must use tcp-established). */
   #heldConnections = 0;
@@ -133,7 +127,16 @@ export class ScaledContainer {
     this.state = new StateMachine<ScalePhase>('starting', transitions, this.#log);
     this.#idle = new IdleTracker(config.scaledownMs, performance.now());
     // Exits we cause (the checkpoint's kill) are not the container's exit to containerd.
-    container.exitPolicy = () => (this.#expectExit ? 'suppress' : 'report');
+    // An exit of a process that is no longer the container's init (the one a checkpoint killed,
+    // reaped late) is never the container's exit, whatever runs now.
+    container.exitPolicy = (exit) => {
+      const reaped = this.#reaped.get(exit.pid);
+      if (reaped) {
+        this.#reaped.delete(exit.pid);
+        reaped();
+      }
+      return this.#expectExit || exit.pid !== this.container.init.pid ? 'suppress' : 'report';
+    };
   }
 
   get imagePath(): string {
@@ -345,16 +348,18 @@ export class ScaledContainer {
   /** Ends the app's process (its exit is ours, not containerd's) and enters scaled-down. */
   async #stopProcess(started: number, message: string): Promise<void> {
     this.#expectExit = true;
+    const pid = this.container.init.pid;
+    const reaped = new Promise<void>((resolve) => this.#reaped.set(pid, resolve));
     // SIGKILL to the container's init ends its whole PID namespace; a frozen (cgroup v1) task dies
     // only once thawed, so thaw through the freezer file directly (no runc process on this path).
     try {
-      process.kill(this.container.init.pid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch (err) {
       this.#log.debug('the process was already gone', { error: describeError(err) });
     }
     if (this.#frozen) await this.#thaw();
     const t0 = performance.now();
-    await this.#waitGone();
+    await this.#waitGone(pid, reaped);
     this.#log.debug('process gone after the dump', { waitMs: Math.round(performance.now() - t0) });
     // The wake's restore is made ready now (runc's record and cgroups stay); else runc's restore
     // needs the container gone.
@@ -391,38 +396,15 @@ export class ScaledContainer {
 
   /** The restore of the image just written, made ready (see prepared-restore.ts); undefined: runc's. */
   async #prepareRestore(): Promise<PreparedRestore | undefined> {
-    if (process.env['ZEROPOD_RESTORE'] === 'runc') return undefined;
-    const c = this.container;
-    const io = c.init.io;
-    try {
-      const state = readRuncState(c.runc.root, c.id);
-      const reason = unsupportedReason(state, c.init.terminal);
-      if (reason !== undefined) {
-        this.#warnOnce(`wakes go through runc restore: the container has ${reason}`);
-        return undefined;
-      }
-      dropNetnsState(this.imagePath);
-      io?.reattach();
-      return await PreparedRestore.prepare(
-        {
-          id: c.id,
-          runcRoot: c.runc.root,
-          imagePath: this.imagePath,
-          workPath: this.workPath,
-          stdio: io?.childStdio ?? {},
-          tcpEstablished: this.#heldConnections > 0,
-          lazyPages: pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES,
-          logLevel: FAST_RESTORE_LOG_LEVEL,
-          log: this.#log,
-        },
-        state,
-      );
-    } catch (err) {
-      this.#log.warn('cannot prepare the restore: the wake goes through runc', { error: describeError(err) });
-      return undefined;
-    } finally {
-      io?.releaseChildFds();
-    }
+    if (process.env['ZEROPOD_RESTORE'] === 'runc' || this.config.disableCheckpointing) return undefined;
+    return prepareWake(this.container, {
+      imagePath: this.imagePath,
+      workPath: this.workPath,
+      tcpEstablished: this.#heldConnections > 0,
+      lazyPages: pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES,
+      log: this.#log,
+      warnOnce: (m) => this.#warnOnce(m),
+    });
   }
 
   readonly #warned = new Set<string>();
@@ -432,19 +414,21 @@ export class ScaledContainer {
     this.#log.warn(message);
   }
 
-  /** Until the init process is dead (a zombie or reaped): bounded at 5 s. */
-  async #waitGone(): Promise<void> {
-    const stat = `/proc/${this.container.init.pid}/stat`;
-    for (let i = 0; i < 2500; i++) {
-      let state: string | undefined;
-      try {
-        state = /\) (\S) /.exec(readFileSync(stat, 'utf8'))?.[1];
-      } catch {
-        return; // reaped
-      }
-      if (state === 'Z' || state === 'X') return;
-      await sleep(2);
+  /**
+   * Until the killed init is reaped and its exit handled (suppressed) here. Not just a zombie: a
+   * zombie leader's other threads may still be exiting and hold its files (its listening sockets:
+   * seen with a 1 GiB Node app, whose exit takes ~140 ms, as EADDRINUSE in the next restore), and an
+   * exit handled after the next wake began would look like the woken container's. Bounded at 5 s.
+   */
+  async #waitGone(pid: number, reaped: Promise<void>): Promise<void> {
+    // Not in /proc: reaped already (CRIU killed it during the dump), its exit handled or about to
+    // be in this tick, while #expectExit still holds.
+    if (existsSync(`/proc/${pid}`)) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([reaped, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
     }
+    this.#reaped.delete(pid);
   }
 
   /** Thaws the container's freezer cgroup (the file when we can, else `runc resume`). */
