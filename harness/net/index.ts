@@ -14,4 +14,4 @@ export {
   waitForPhase,
   type ScaledStatus,
 } from './status.ts';
-export { pidsInContainer, mountsMentioning } from './procs.ts';
+export { pidsInContainer, appPidsInContainer, isRestoreWaiter, mountsMentioning } from './procs.ts';

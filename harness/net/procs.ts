@@ -20,3 +20,20 @@ export function mountsMentioning(needle: string): string[] {
     .split('\n')
     .filter((l) => l.includes(needle));
 }
+
+/** argv[3] of the shim's prepared-restore waiter (`sh -c SCRIPT zeropod-restore criu restore ...`). */
+const WAITER_NAME = 'zeropod-restore';
+
+/** Whether `pid` is a prepared restore's waiter (it sits in a sleeping container's cgroups). */
+export function isRestoreWaiter(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[3] === WAITER_NAME;
+  } catch {
+    return false;
+  }
+}
+
+/** The container's own processes: those in its cgroups, less the shim's restore waiter. */
+export function appPidsInContainer(containerId: string): number[] {
+  return pidsInContainer(containerId).filter((p) => !isRestoreWaiter(p));
+}

@@ -98,17 +98,3 @@ export function cgroupDirForPath(cgroupsPath: string, controller: string): strin
     return undefined;
   }
 }
-
-/** The unified (cgroup v2) directory of a `/proc/<pid>/cgroup` text, if that hierarchy is mounted. */
-export function unifiedDirFrom(procCgroup: string, mountinfo: string): string | undefined {
-  const p = /^0::(.*)$/m.exec(procCgroup)?.[1];
-  if (p === undefined) return undefined;
-  for (const line of mountinfo.split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (!pre || post?.split(' ')[0] !== 'cgroup2') continue;
-    const fields = pre.split(' ');
-    const rel = path.posix.relative(unescapeMount(fields[3] ?? '/'), p);
-    if (!rel.startsWith('..')) return path.posix.join(unescapeMount(fields[4] ?? ''), rel);
-  }
-  return undefined;
-}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { IMAGES } from '../../harness/images/index.ts';
 import { waitForLog } from '../../harness/cri/index.ts';
-import { httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
+import { appPidsInContainer, httpGetFrom, waitForPhase } from '../../harness/net/index.ts';
 import { listenInNetns } from '../../src/netns/index.ts';
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
@@ -50,7 +50,7 @@ test('an outbound connection survives sleep and wake; data sent during the sleep
     peer.write('before-sleep\n');
     await waitForLog(pod, 'app', (l) => l.some((x) => x.text.includes('before-sleep')));
     await waitForPhase(id, 'scaled-down');
-    assert.deepEqual(pidsInContainer(id), [], 'the app sleeps');
+    assert.deepEqual(appPidsInContainer(id), [], 'the app sleeps');
     peer.write('during-sleep\n'); // dropped by the node and retransmitted: no reset
     assert.equal((await httpGetFrom(f.client, pod.ip, 8080)).status, 200, 'a request wakes it');
     peer.write('after-wake\n');

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
-import { httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
+import { appPidsInContainer, httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
 
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
@@ -30,7 +30,7 @@ test('nginx scales to zero and wakes on the next request, 20 cycles', async () =
   for (let cycle = 1; cycle <= 20; cycle++) {
     const down = await waitForPhase(id, 'scaled-down');
     assert.equal(down.checkpoints, cycle, 'one checkpoint per cycle');
-    assert.deepEqual(pidsInContainer(id), [], `cycle ${cycle}: no process of the container is left`);
+    assert.deepEqual(appPidsInContainer(id), [], `cycle ${cycle}: no process of the app is left`);
     if (cycle === 1) {
       const status = await f.cri.containerStatus(id);
       assert.equal(
@@ -39,9 +39,10 @@ test('nginx scales to zero and wakes on the next request, 20 cycles', async () =
         'the CRI still sees the container running',
       );
       const { stats } = await f.cri.runtime.containerStats({ containerId: id });
-      // The cgroup is kept for the prepared restore: only its kernel objects stay charged (~64 KiB).
+      // The cgroup is kept for the prepared restore: what stays charged is its waiter (sh) and the
+      // cgroup's kernel objects, ~300 KiB here; nginx had ~8 MiB.
       const charged = Number(stats?.memory?.workingSetBytes?.value ?? 0n);
-      assert.ok(charged <= 256 * 1024, `no more than 256 KiB is charged while down, got ${charged} bytes`);
+      assert.ok(charged <= 512 * 1024, `no more than 512 KiB is charged while down, got ${charged} bytes`);
     }
     const res = await httpGetFrom(f.client, pod.ip, 80);
     assert.equal(res.status, 200, `cycle ${cycle}: the waking request is answered`);

@@ -1,7 +1,7 @@
 /**
  * The prepared restore (src/shim/scale/prepared-restore.ts): wakes run CRIU directly, then runc must
  * know the restored process as if it had restored it itself, and the app's stdio must reach the CRI
- * log. Also: a sleeping container's cgroups hold no process (the waiter waits outside them).
+ * log. While it sleeps, the container's cgroups hold the waiter only.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { waitForLog } from '../../harness/cri/index.ts';
 import {
   httpGetFrom,
+  isRestoreWaiter,
   mountsMentioning,
   pidsInContainer,
   scaledStatus,
@@ -41,11 +42,14 @@ test('wakes run the prepared restore; runc then drives the restored container (e
   const id = pod.containers.get('nginx')!;
   for (let cycle = 1; cycle <= 3; cycle++) {
     await waitForPhase(id, 'scaled-down');
-    assert.deepEqual(
-      pidsInContainer(id),
-      [],
-      `cycle ${cycle}: the container's cgroups are empty while it sleeps`,
+    // While it sleeps, the container's cgroups hold one process: the waiter that becomes CRIU.
+    const asleep = pidsInContainer(id);
+    assert.equal(
+      asleep.length,
+      1,
+      `cycle ${cycle}: only the restore waiter is left, got ${asleep.join(' ')}`,
     );
+    assert.ok(isRestoreWaiter(asleep[0]!), `cycle ${cycle}: and it is the waiter`);
     assert.equal(runcState(id).status, 'stopped', 'runc keeps its record of the sleeping container');
     const res = await httpGetFrom(f.client, pod.ip, 80);
     assert.equal(res.status, 200);
@@ -59,6 +63,7 @@ test('wakes run the prepared restore; runc then drives the restored container (e
       pidsInContainer(id).includes(state.pid),
       "runc's pid is the restored init, in the container's cgroups",
     );
+    assert.ok(!pidsInContainer(id).some(isRestoreWaiter), 'the waiter became CRIU and is gone');
     assert.equal(readFileSync(`/proc/${state.pid}/comm`, 'utf8').trim(), 'nginx');
     // Exec goes through runc exec, which joins the restored process's namespaces from state.json.
     const exec = await f.cri.runtime.execSync({

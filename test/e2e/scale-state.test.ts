@@ -9,7 +9,7 @@ import { IMAGES } from '../../harness/images/index.ts';
 import {
   httpGetFrom,
   nextPhaseChange,
-  pidsInContainer,
+  appPidsInContainer,
   redisCommand,
   waitForPhase,
 } from '../../harness/net/index.ts';
@@ -42,7 +42,7 @@ test('redis: keys written before the sleep are read back after the wake', async 
   assert.equal(await redis(pod.ip, 'SET', 'greeting', 'hello from before the sleep'), '+OK');
   assert.equal(await redis(pod.ip, 'DEBUG', 'POPULATE', '20000', 'key', '100'), '+OK');
   await waitForPhase(id, 'scaled-down');
-  assert.deepEqual(pidsInContainer(id), []);
+  assert.deepEqual(appPidsInContainer(id), []);
   assert.equal(await redis(pod.ip, 'GET', 'greeting'), 'hello from before the sleep');
   assert.equal(await redis(pod.ip, 'DBSIZE'), ':20001');
 });
@@ -82,7 +82,7 @@ test('redis with ~100 MB of data: every key is back after the wake (restored wit
   assert.equal(await redis(pod.ip, 'DEBUG', 'POPULATE', '100000', 'big', '1000'), '+OK');
   const digest = await redis(pod.ip, 'DEBUG', 'DIGEST');
   await waitForPhase(id, 'scaled-down', 60_000);
-  assert.deepEqual(pidsInContainer(id), []);
+  assert.deepEqual(appPidsInContainer(id), []);
   const value = await redis(pod.ip, 'GET', 'big:77777');
   assert.equal(value.length, 1000);
   assert.equal(await redis(pod.ip, 'DBSIZE'), ':100000');

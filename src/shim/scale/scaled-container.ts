@@ -363,9 +363,11 @@ export class ScaledContainer {
     this.#log.debug('process gone after the dump', { waitMs: Math.round(performance.now() - t0) });
     // The wake's restore is made ready now (runc's record and cgroups stay); else runc's restore
     // needs the container gone.
+    // The emptied cgroup's page cache goes first (force_empty needs a cgroup without tasks; the
+    // prepared restore's waiter joins it).
+    reclaimCgroupMemory(this.container.cgroups.get('memory'));
     this.#prepared = await this.#prepareRestore();
-    if (this.#prepared) reclaimCgroupMemory(this.container.cgroups.get('memory'));
-    else await this.#deleteRuncContainer();
+    if (!this.#prepared) await this.#deleteRuncContainer();
     this.#consecutiveFailures = 0;
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = Math.round(performance.now() - started);
