@@ -15,6 +15,7 @@
  *     set held4/held6     connections the sleeping app had open (remote . port . local . port):
  *                         their packets are dropped while it sleeps, so the kernel does not answer
  *                         with a reset and the peer's retransmissions find the restored socket
+ *     chain hold          (filter, input, before `input`) the drop; only while connections are held
  *
  * The redirect rules never change while the container lives: sleeping and waking only fill and
  * empty the `asleep` set. Flushing the NAT rules instead (measured here) broke the replies of
@@ -53,11 +54,6 @@ export function createRuleset(r: ContainerRules, activatorPorts: readonly number
   set asleep { type inet_service; }
   set held4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; }
   set held6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }
-  chain hold {
-    type filter hook input priority -10; policy accept;
-    ip saddr . tcp sport . ip daddr . tcp dport @held4 drop
-    ip6 saddr . tcp sport . ip6 daddr . tcp dport @held6 drop
-  }
   counter activity { }
   chain input {
     type filter hook input priority filter; policy accept;
@@ -102,20 +98,37 @@ export interface HeldConnection {
   remotePort: number;
 }
 
+/**
+ * The chain that drops held connections' packets exists only while some are held: while the app
+ * runs, every packet it receives would otherwise pay its two set lookups.
+ */
+const holdChain = (table: string) =>
+  `add chain inet ${table} hold { type filter hook input priority -10; policy accept; }\n`;
+
 /** Starts dropping the packets of these connections (remote -> local). */
 export function holdConnections(table: string, conns: readonly HeldConnection[]): string {
   return (
+    holdChain(table) +
+    `flush chain inet ${table} hold\n` +
+    `add rule inet ${table} hold ip saddr . tcp sport . ip daddr . tcp dport @held4 drop\n` +
+    `add rule inet ${table} hold ip6 saddr . tcp sport . ip6 daddr . tcp dport @held6 drop\n` +
     conns
       .map(
         (c) =>
           `add element inet ${table} held${c.family} { ${c.remoteAddress} . ${c.remotePort} . ${c.localAddress} . ${c.localPort} }`,
       )
-      .join('\n') + '\n'
+      .join('\n') +
+    '\n'
   );
 }
 
+/** Lets held connections' packets in again, and removes the chain (it may not exist: add first). */
 export function releaseConnections(table: string): string {
-  return `flush set inet ${table} held4\nflush set inet ${table} held6\n`;
+  return (
+    holdChain(table) +
+    `flush chain inet ${table} hold\ndelete chain inet ${table} hold\n` +
+    `flush set inet ${table} held4\nflush set inet ${table} held6\n`
+  );
 }
 
 /** Parses `nft -j list counter ...` output into the packet count. */

@@ -42,6 +42,8 @@ export const LINUX = {
   MS_NOEXEC: 8,
   MS_NOATIME: 1024,
   MS_NODIRATIME: 2048,
+  MS_BIND: 4096,
+  MS_REC: 16384,
   MS_RELATIME: 1 << 21,
   MNT_DETACH: 2,
 } as const;

@@ -117,6 +117,7 @@ export class ScaledContainer {
   #prepared: PreparedRestore | undefined;
   /** How the last wake went, for its log line. */
   #wakeTrace: { via?: WakeVia } & Record<string, string | number> = {};
+  #wakeStarted = 0;
 
   constructor(container: Container, config: ScaleConfig, name: string, deps: ScaleDeps) {
     this.container = container;
@@ -361,10 +362,9 @@ export class ScaledContainer {
     const t0 = performance.now();
     await this.#waitGone(pid, reaped);
     this.#log.debug('process gone after the dump', { waitMs: Math.round(performance.now() - t0) });
-    // The wake's restore is made ready now (runc's record and cgroups stay); else runc's restore
-    // needs the container gone.
-    // The emptied cgroup's page cache goes first (force_empty needs a cgroup without tasks; the
-    // prepared restore's waiter joins it).
+    // The wake's restore is made ready now (runc's record and cgroups stay; ~8 ms); else runc's
+    // restore needs the container gone. The emptied cgroup's page cache goes first (force_empty
+    // needs a cgroup without tasks; the prepared restore's waiter joins it).
     reclaimCgroupMemory(this.container.cgroups.get('memory'));
     this.#prepared = await this.#prepareRestore();
     if (!this.#prepared) await this.#deleteRuncContainer();
@@ -488,10 +488,12 @@ export class ScaledContainer {
     if (!this.state.is('scaled-down'))
       throw failedPrecondition(`cannot wake a container that is ${this.state.phase}`);
     const started = performance.now();
+    this.#wakeStarted = started;
     this.state.transition('restoring');
     this.#expectExit = false;
     try {
       await this.#bringBack();
+      this.#wakeTrace['backMs'] = Math.round(performance.now() - started);
     } catch (err) {
       // Not even a fresh start worked: the container is dead. Say so to containerd (kubelet
       // restarts it) rather than leave a pod that looks alive and answers nothing.
@@ -508,12 +510,16 @@ export class ScaledContainer {
     // which the in-pod redirect skips, so switching the redirect off runs beside them.
     const held = this.#heldConnections;
     this.#heldConnections = 0;
-    this.#unredirecting = (async () => {
-      await this.#nft?.unredirect();
-      if (held > 0) await this.#nft?.release(); // the sockets are back: let the peers' packets in
-    })().catch((err: unknown) =>
-      this.#log.error('cannot switch the wake redirect off', { error: describeError(err) }),
-    );
+    // After the callers' dials (the next macrotask): spawning `nft` blocks the event loop for
+    // 6-16 ms while the restored app keeps the CPUs busy (measured on the wake path here).
+    this.#unredirecting = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => {
+        await this.#nft?.unredirect();
+        if (held > 0) await this.#nft?.release(); // the sockets are back: let the peers' packets in
+      })
+      .catch((err: unknown) =>
+        this.#log.error('cannot switch the wake redirect off', { error: describeError(err) }),
+      );
     this.stats.restores++;
     this.stats.lastRestoreMs = Math.round(performance.now() - started);
     this.#idle.touch(performance.now());
@@ -562,7 +568,9 @@ export class ScaledContainer {
         if (attempt === 1 && prepared) {
           this.container.adoptRestored(await prepared.run());
           this.#lazy = prepared.lazyPages;
-          this.#wakeTrace = { via: 'prepared', ...prepared.timings };
+          const { startedAt, ...timings } = prepared.timings;
+          this.#wakeTrace = { ...this.#wakeTrace, via: 'prepared', ...timings };
+          if (startedAt !== undefined) this.#wakeTrace['goMs'] = Math.round(startedAt - this.#wakeStarted);
           return;
         }
         // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
