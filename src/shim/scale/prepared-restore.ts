@@ -43,6 +43,12 @@ export interface PrepareOptions {
   stdio: { stdin?: number; stdout?: number; stderr?: number };
   tcpEstablished: boolean;
   lazyPages: boolean;
+  /**
+   * Every dumped process was in the init's cgroups: CRIU can leave cgroups alone (the restored tasks
+   * are forked inside the waiter's, which are the container's); its cgroup yard (a mount of every
+   * hierarchy) cost ~10 ms of each restore here. Otherwise soft mode puts each task back.
+   */
+  sameCgroups: boolean;
   /** CRIU verbosity for the fast attempt (the runc fallback logs at 4). */
   logLevel: number;
   criuBinary?: string;
@@ -132,6 +138,7 @@ export class PreparedRestore {
       joinNs: this.#plan.joinNs,
       cgroupRoots: [],
       emptyNs: ['net'],
+      manageCgroups: o.sameCgroups ? 'ignore' : 'soft',
       tcpEstablished: o.tcpEstablished,
       lazyPages: o.lazyPages,
       logLevel: o.logLevel,
@@ -280,6 +287,12 @@ export function cgroupRoots(procCgroup: string): { controller: string; path: str
  */
 const PREPARED_LOG_LEVEL = 2;
 
+/** ZEROPOD_RESTORE_LOG_LEVEL=0..4 in the shim's environment overrides it (to see CRIU's timings). */
+function preparedLogLevel(): number {
+  const v = Number(process.env['ZEROPOD_RESTORE_LOG_LEVEL']);
+  return Number.isInteger(v) && v >= 0 && v <= 4 ? v : PREPARED_LOG_LEVEL;
+}
+
 /**
  * Prepares the wake of a container just checkpointed into `imagePath`: undefined (with the reason
  * logged) when runc's own restore must do it. New stdio pipes into the FIFOs replace the old ones.
@@ -291,6 +304,7 @@ export async function prepareWake(
     workPath: string;
     tcpEstablished: boolean;
     lazyPages: boolean;
+    sameCgroups: boolean;
     log: Logger;
     warnOnce: (message: string) => void;
   },
@@ -314,7 +328,8 @@ export async function prepareWake(
         stdio: io?.childStdio ?? {},
         tcpEstablished: o.tcpEstablished,
         lazyPages: o.lazyPages,
-        logLevel: PREPARED_LOG_LEVEL,
+        sameCgroups: o.sameCgroups,
+        logLevel: preparedLogLevel(),
         log: o.log,
       },
       state,

@@ -73,3 +73,19 @@ export function reclaimCgroupMemory(memoryDir: string | undefined): void {
     // busy (a process is back) or not cgroup v1: what is charged stays charged
   }
 }
+
+/** Whether these processes are all in the same cgroups (none moved into a cgroup of its own). */
+export function sameCgroups(pids: readonly number[]): boolean {
+  let first: string | undefined;
+  for (const pid of pids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      return false; // gone mid-look: do not guess
+    }
+    first ??= text;
+    if (text !== first) return false;
+  }
+  return first !== undefined;
+}

@@ -23,6 +23,7 @@ import {
   listeningPortsOf,
   pagesBytes,
   reclaimCgroupMemory,
+  sameCgroups,
 } from './processes-and-images.ts';
 import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
@@ -113,6 +114,8 @@ export class ScaledContainer {
   #freezerDir: string | undefined;
   #marks: { prepared?: number; frozen?: number; dumped?: number } = {};
   #consecutiveFailures = 0;
+  /** Whether every process of the container was in the init's cgroups at the last dump. */
+  #sameCgroups = false;
   /** The next wake's restore, made ready after the checkpoint. */
   #prepared: PreparedRestore | undefined;
   /** How the last wake went, for its log line. */
@@ -258,9 +261,9 @@ export class ScaledContainer {
       // the dumps here); after the dump the container is either thawed (abort) or deleted.
       this.#marks.prepared = performance.now();
       this.#freezerDir = cgroupDirsOf(this.container.init.pid).get('freezer');
-      const held = (await connectedTcpSockets(this.#containerPids()).catch(() => [])).filter(
-        (c) => c.state === '01',
-      );
+      const pids = this.#containerPids();
+      this.#sameCgroups = sameCgroups(pids);
+      const held = (await connectedTcpSockets(pids).catch(() => [])).filter((c) => c.state === '01');
       if (held.length === 0) {
         await this.container.runc.pause(this.container.id);
         this.#frozen = true;
@@ -404,6 +407,7 @@ export class ScaledContainer {
       workPath: this.workPath,
       tcpEstablished: this.#heldConnections > 0,
       lazyPages: pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES,
+      sameCgroups: this.#sameCgroups,
       log: this.#log,
       warnOnce: (m) => this.#warnOnce(m),
     });
