@@ -11,6 +11,8 @@
  */
 import type { Ctx } from '../lib/context.ts';
 import { RawContainer, criuLogMs, criuRestoreStatsMs } from '../lib/baseline.ts';
+// Images at least this big are restored lazily by the shim.
+import { LAZY_PAGES_MIN_MIB as SHIM_LAZY_MIN_MIB } from '../../src/shim/scale/extension.ts';
 import { request, type Protocol, type Target } from '../lib/client.ts';
 import { dirMiB } from '../lib/fsutil.ts';
 import { SCALEDOWN, containerStatus, waitPhase, type ScaledStatus } from '../lib/pods.ts';
@@ -205,8 +207,6 @@ export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
 
 /** Images at least this big also get the raw lazy-pages baseline. */
 export const LAZY_MIN_MIB = 32;
-/** Images at least this big are restored lazily by the shim (LAZY_PAGES_MIN_BYTES there). */
-export const SHIM_LAZY_MIN_MIB = 96;
 
 /**
  * Raw with lazy pages: the same checkpoint, then the `criu lazy-pages` daemon started and

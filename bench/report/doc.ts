@@ -80,10 +80,11 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
   request every 2 ms: from the start of the restore to the full response. Both sides sit idle 1 s before
   each checkpoint, and both delete the checkpoint images right after the restore (kept images left
   ~1 GiB of dirty page cache to write back during the next cycle and doubled the raw CRIU times).
-- **runc restore --lazy-pages → response** (second baseline, for checkpoint images of 32 MiB and more; the shim restores lazily from 96 MiB,
+- **runc restore --lazy-pages → response** (second baseline, for checkpoint images of 32 MiB and more,
   which the shim restores with lazy pages): the same checkpoint, then \`criu lazy-pages\` started and
-  \`runc restore -d --lazy-pages\`, timed from the daemon's start (the shim starts it on the wake path
-  too) to the full response; the images are dropped once the daemon has served every page.
+  \`runc restore -d --lazy-pages\`, timed from the daemon's start (the shim starts its daemon before
+  the wake, with the prepared restore) to the full response; the images are dropped once the daemon
+  has served every page.
 - **checkpoint** (ours): the status API's \`lastCheckpointMs\`: the shim's whole scale-down, from the idle
   decision (redirect new connections to the activator, dump with \`--leave-running\`, kill, wait for the
   process to go, \`runc delete\`) to \`scaled-down\`. Baseline: the duration of \`runc checkpoint\`.
@@ -95,18 +96,18 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
   annotation of 1m) vs handler \`runc\` (containerd's Go shim), alternating.
 - **shim memory per pod**: 20 nginx pods started per handler; the summed PSS (/proc/<pid>/smaps_rollup)
   of every process of the handler's shim binary (\`containerd-shim-zeropod-v2\` vs
-  \`containerd-shim-runc-v2\`) after, minus before, divided by 20: the marginal cost of a pod whether the
-  runtime runs a daemon per pod (containerd's runc shim) or one per node (ours by default). n = ten samples
-  after the pods answered, against the median of five before. Other tenants' pods on the same daemon
-  are in both samples and cancel out.
+  \`containerd-shim-runc-v2\`) divided by 20: the node-wide daemon's whole cost is shared by the pods it
+  serves (so it includes what earlier cases left in its heap). The marginal cost (after minus before,
+  per pod) is a detail. n = ten samples after the pods answered.
 - **steady state**: requests/s from 4 keep-alive HTTP/1.1 connections in a closed loop against nginx,
   ours (woken from scaled-down first) vs the same pod on handler \`runc\`, rounds alternating.
 - **density**: 100 nginx pods on handler \`zeropod\`, all scaled down, vs 100 running on handler \`runc\`;
   node memory (MemTotal − MemAvailable) after minus before, per pod (one measurement each; anything else
   on the node moves it too); then wakes of random sleeping pods among the 100.
 - **where the time goes**: the runtime's own span of a restore (ours: the status API's \`lastRestoreMs\`;
-  raw: \`runc restore -d\` until it returned) and CRIU's own time (the last timestamp in CRIU's
-  restore.log/dump.log in the work directory). "wake − shim restore span" is what a held connection
+  raw: \`runc restore -d\` until it returned) and CRIU's own time (restore: stats-restore's restore
+  time; dump: the last timestamp of dump.log, in the work directory); the shim's wake phases are the
+  fields of its "woke up" log line. "wake − shim restore span" is what a held connection
   waits after the shim's restore span ends (the activator dials the app, proxies the request, the app
   answers); "response − runc restore returned" is negative when the app answered before runc exited.
   "checkpoint − CRIU dump" is everything around CRIU: for ours the redirect to the activator, freeze,

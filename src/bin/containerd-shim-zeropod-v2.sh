@@ -21,4 +21,6 @@ if [ "${ZEROPOD_SHIM_GROUPING:-node}" = node ]; then
     fi
   fi
 fi
-exec node "$(dirname "$(readlink -f "$0")")/containerd-shim-zeropod-v2.mjs" "$@"
+# A 1 MiB young generation: the daemon allocates little per request; measured here, 20 pods cost
+# 60 MiB of PSS instead of 72, with the same wake times.
+exec node --max-semi-space-size=1 "$(dirname "$(readlink -f "$0")")/containerd-shim-zeropod-v2.mjs" "$@"

@@ -62,6 +62,8 @@ export interface ScaleStats {
 export type WakeVia = 'prepared' | 'runc restore' | 'fresh start';
 
 export interface ScaleDeps {
+  /** Page images from this size on are restored lazily (see lazyPagesMinBytes in extension.ts). */
+  lazyPagesMinBytes: number;
   netnsPath: string;
   nodeAddresses: ReadonlySet<string>;
   imageRoot: string;
@@ -70,12 +72,6 @@ export interface ScaleDeps {
 }
 
 const MAX_CHECKPOINT_FAILURES = 5;
-
-/**
- * Page images from this size on are restored lazily. Measured here (npm run bench): a 77 MB redis
- * image woke in 103 ms lazily against 92 ms for a full raw restore; 100 MB and more gain.
- */
-const LAZY_PAGES_MIN_BYTES = 96 * 2 ** 20;
 
 export class ScaledContainer {
   readonly container: Container;
@@ -406,7 +402,7 @@ export class ScaledContainer {
       imagePath: this.imagePath,
       workPath: this.workPath,
       tcpEstablished: this.#heldConnections > 0,
-      lazyPages: pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES,
+      lazyPages: pagesBytes(this.imagePath) >= this.#deps.lazyPagesMinBytes,
       sameCgroups: this.#sameCgroups,
       log: this.#log,
       warnOnce: (m) => this.#warnOnce(m),
@@ -579,7 +575,7 @@ export class ScaledContainer {
         }
         // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
         lazy =
-          attempt === 1 && pagesBytes(this.imagePath) >= LAZY_PAGES_MIN_BYTES
+          attempt === 1 && pagesBytes(this.imagePath) >= this.#deps.lazyPagesMinBytes
             ? await this.#startLazyPages()
             : undefined;
         await this.container.restore({
