@@ -10,7 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cri, httpGetEventually } from './cri/index.ts';
 import { IMAGES, MARKERS, PAUSE_IMAGE } from './images/index.ts';
-import { createClientHost, httpGetFrom, pidsInContainer, redisCommand, waitForPhase } from './net/index.ts';
+import {
+  appPidsInContainer,
+  createClientHost,
+  httpGetFrom,
+  pidsInContainer,
+  redisCommand,
+  waitForPhase,
+} from './net/index.ts';
 import { dialInNetns } from '../src/netns/index.ts';
 
 const INSIDE = process.env['ZEROPOD_DEMO_INSIDE'] === '1';
@@ -61,14 +68,15 @@ async function inside(): Promise<void> {
     for (let i = 1; i <= 3; i++) {
       const down = await waitForPhase(id, 'scaled-down');
       const state = (await cri.containerStatus(id)).state === 1 ? 'RUNNING' : 'not running';
-      const procs = pidsInContainer(id).length;
+      const app = appPidsInContainer(id).length;
+      const waiter = pidsInContainer(id).length - app;
       console.log(
-        `   idle 1s -> checkpointed in ${ms(down.lastCheckpointMs ?? 0)}; container processes: ${procs}; CRI says ${state}`,
+        `   idle 1s -> checkpointed in ${ms(down.lastCheckpointMs ?? 0)}; app processes: ${app}${waiter ? ' (the restore waiter is ready)' : ''}; CRI says ${state}`,
       );
       const res = await httpGetFrom(client, pod.ip, 80);
       const now = await waitForPhase(id, 'running');
       console.log(
-        `   request from ${client.address}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}) -> awake`,
+        `   request from ${client.address}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}, ${now.lastWakeVia ?? '?'}) -> awake`,
       );
     }
     await cri.removePod(pod, 2);
