@@ -2,7 +2,7 @@
  * Small facts about a container and its checkpoint image, read from /proc, cgroupfs and the image
  * directory: which processes it has, which ports they listen on, how big the image's memory is.
  */
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { listeningTcpPorts, socketInodes } from '../../sys/index.ts';
 
@@ -88,4 +88,18 @@ export function sameCgroups(pids: readonly number[]): boolean {
     if (text !== first) return false;
   }
   return first !== undefined;
+}
+
+/**
+ * Until a killed process is reaped (`reaped` resolves when its exit was handled), bounded. Not just
+ * a zombie: a zombie leader's other threads may still be exiting and hold its files (its listening
+ * sockets: seen with a 1 GiB Node app, whose exit takes ~140 ms, as EADDRINUSE in the next
+ * restore), and an exit handled after the next wake began would look like the woken container's.
+ * Gone from /proc already: reaped (CRIU killed it during the dump), its exit handled in this tick.
+ */
+export async function untilReaped(pid: number, reaped: Promise<void>, timeoutMs: number): Promise<void> {
+  if (!existsSync(`/proc/${pid}`)) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([reaped, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+  clearTimeout(timer);
 }

@@ -9,13 +9,13 @@
  *                  +-------------------------------------------------------------+
  *   any -> stopped (killed, deleted)
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
 import { NftTable, tableName } from '../../nft/index.ts';
-import { criuSupportsDirtyTracking, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
+import { criuSupportsDirtyTracking, type LazyPagesDaemon } from '../../criu/index.ts';
 import { connectedTcpSockets, type TcpConnection } from '../../sys/index.ts';
 import {
   containerPids,
@@ -24,12 +24,14 @@ import {
   pagesBytes,
   reclaimCgroupMemory,
   sameCgroups,
+  untilReaped,
 } from './processes-and-images.ts';
 import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
 import { prepareWake, type PreparedRestore } from './prepared-restore.ts';
+import { bringBack } from './bring-back.ts';
 import type { ScaleConfig } from './config.ts';
 import { IdleTracker } from './idle.ts';
 
@@ -359,7 +361,9 @@ export class ScaledContainer {
     }
     if (this.#frozen) await this.#thaw();
     const t0 = performance.now();
-    await this.#waitGone(pid, reaped);
+    // Reaped and its exit handled (suppressed) here: not just a zombie (see untilReaped).
+    await untilReaped(pid, reaped, 5000);
+    this.#reaped.delete(pid);
     this.#log.debug('process gone after the dump', { waitMs: Math.round(performance.now() - t0) });
     // The wake's restore is made ready now (runc's record and cgroups stay; ~8 ms); else runc's
     // restore needs the container gone. The emptied cgroup's page cache goes first (force_empty
@@ -414,23 +418,6 @@ export class ScaledContainer {
     if (this.#warned.has(message)) return;
     this.#warned.add(message);
     this.#log.warn(message);
-  }
-
-  /**
-   * Until the killed init is reaped and its exit handled (suppressed) here. Not just a zombie: a
-   * zombie leader's other threads may still be exiting and hold its files (its listening sockets:
-   * seen with a 1 GiB Node app, whose exit takes ~140 ms, as EADDRINUSE in the next restore), and an
-   * exit handled after the next wake began would look like the woken container's. Bounded at 5 s.
-   */
-  async #waitGone(pid: number, reaped: Promise<void>): Promise<void> {
-    // Not in /proc: reaped already (CRIU killed it during the dump), its exit handled or about to
-    // be in this tick, while #expectExit still holds.
-    if (existsSync(`/proc/${pid}`)) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([reaped, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
-      clearTimeout(timer);
-    }
-    this.#reaped.delete(pid);
   }
 
   /** Thaws the container's freezer cgroup (the file when we can, else `runc resume`). */
@@ -561,61 +548,23 @@ export class ScaledContainer {
     dropNetnsState(this.imagePath);
     const prepared = this.#prepared;
     this.#prepared = undefined;
-    let lastErr: unknown;
-    for (let attempt = 1; attempt <= 2; attempt++) {
-      let lazy: LazyPagesDaemon | undefined;
-      try {
-        if (attempt === 1 && prepared) {
-          this.container.adoptRestored(await prepared.run());
-          this.#lazy = prepared.lazyPages;
-          const { startedAt, ...timings } = prepared.timings;
-          this.#wakeTrace = { ...this.#wakeTrace, via: 'prepared', ...timings };
-          if (startedAt !== undefined) this.#wakeTrace['goMs'] = Math.round(startedAt - this.#wakeStarted);
-          return;
-        }
-        // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
-        lazy =
-          attempt === 1 && pagesBytes(this.imagePath) >= this.#deps.lazyPagesMinBytes
-            ? await this.#startLazyPages()
-            : undefined;
-        await this.container.restore({
-          imagePath: this.imagePath,
-          workPath: this.workPath,
-          criuOptions: { networkLock: 'skip' },
-          ...(this.#heldConnections > 0 ? { tcpEstablished: true } : {}),
-          ...(lazy ? { lazyPages: true } : {}),
-        });
-        if (lazy) this.#lazy = lazy;
-        this.#wakeTrace = { via: 'runc restore', attempt };
-        return;
-      } catch (err) {
-        lazy?.kill();
-        lastErr = err;
-        this.stats.failedRestores++;
-        this.stats.lastError = describeError(err);
-        this.#log.error('restore failed', { attempt, error: this.stats.lastError });
-        // Keep each attempt's log: CRIU writes restore.log afresh every time.
-        try {
-          renameSync(
-            path.join(this.workPath, 'restore.log'),
-            path.join(this.workPath, `restore-failed-${attempt}.log`),
-          );
-        } catch {
-          // CRIU did not get as far as its log
-        }
-        await this.container.runc.delete(this.container.id, { force: true }).catch(() => undefined);
-      }
-    }
-    this.stats.freshStarts++;
-    if (this.#heldConnections > 0) {
-      await this.#nft?.release(); // those connections died with the image: let the peers hear so
-      this.#heldConnections = 0;
-    }
-    this.#log.error('restore failed twice: starting the container afresh; its memory state is lost', {
-      error: describeError(lastErr),
+    const { lazy, trace } = await bringBack({
+      container: this.container,
+      imagePath: this.imagePath,
+      workPath: this.workPath,
+      prepared,
+      heldConnections: this.#heldConnections,
+      lazyPagesMinBytes: this.#deps.lazyPagesMinBytes,
+      stats: this.stats,
+      log: this.#log,
+      startedAt: this.#wakeStarted,
+      releaseHeld: async () => {
+        await this.#nft?.release(); // those connections died with the image: let the peers hear so
+        this.#heldConnections = 0;
+      },
     });
-    await this.container.recreate();
-    this.#wakeTrace = { via: 'fresh start' };
+    this.#lazy = lazy;
+    this.#wakeTrace = { ...this.#wakeTrace, ...trace };
   }
 
   /** Removes the checkpoint image without blocking the event loop (it can be gigabytes). */
@@ -626,15 +575,6 @@ export class ScaledContainer {
         error: describeError(err),
       }),
     );
-  }
-
-  async #startLazyPages(): Promise<LazyPagesDaemon | undefined> {
-    try {
-      return await startLazyPages({ imagePath: this.imagePath, workPath: this.workPath });
-    } catch (err) {
-      this.#log.warn('lazy pages unavailable: full restore', { error: describeError(err) });
-      return undefined;
-    }
   }
 
   /** Kill while scaled down: nothing runs, so report the exit ourselves. Returns true if handled. */
