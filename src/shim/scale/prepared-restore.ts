@@ -120,7 +120,13 @@ export class PreparedRestore {
     mount(this.#plan.rootfs, this.#root, '', LINUX.MS_BIND | LINUX.MS_REC, '');
     if (o.lazyPages) this.#lazy = await startLazyPages({ imagePath: o.imagePath, workPath: o.workPath });
 
-    const nsFds = this.#plan.externalNs.map((ns) => openSync(ns.path, 'r'));
+    const nsFds: number[] = [];
+    try {
+      for (const ns of this.#plan.externalNs) nsFds.push(openSync(ns.path, 'r'));
+    } catch (err) {
+      for (const fd of nsFds) closeSync(fd);
+      throw err;
+    }
     const [goRead, goWrite] = pipe();
     this.#go = goWrite;
     const fdBase = 4; // 0-2 stdio, 3 the go pipe
@@ -200,7 +206,6 @@ export class PreparedRestore {
       writeFileSync(go, '\n');
       closeSync(go);
       const t0 = performance.now();
-      this.timings.startedAt = t0;
       const code = await this.#exit!;
       const t1 = performance.now();
       if (code !== 0) {
@@ -223,8 +228,11 @@ export class PreparedRestore {
         }),
       );
       this.#phase = 'done';
-      this.timings = { criuMs: Math.round(t1 - t0), recordMs: Math.round(performance.now() - t1) };
-      this.timings.startedAt = t0;
+      this.timings = {
+        criuMs: Math.round(t1 - t0),
+        recordMs: Math.round(performance.now() - t1),
+        startedAt: t0,
+      };
       this.#unmountRoot();
       return pid;
     } catch (err) {
