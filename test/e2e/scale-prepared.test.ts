@@ -12,12 +12,14 @@ import { waitForLog } from '../../harness/cri/index.ts';
 import {
   httpGetFrom,
   isRestoreWaiter,
+  redisCommand,
   mountsMentioning,
   pidsInContainer,
   scaledStatus,
   waitForPhase,
 } from '../../harness/net/index.ts';
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
+import { dialInNetns } from '../../src/netns/index.ts';
 
 const f = new ScaleFixture();
 before(() => f.setUp());
@@ -83,3 +85,34 @@ test('wakes run the prepared restore; runc then drives the restored container (e
   await f.remove(pod);
   assert.deepEqual(mountsMentioning(id), [], 'no mount is left (the rootfs and the prepared criu root)');
 });
+
+test('a prepared restore that cannot run (its waiter died) falls back to runc restore, memory kept', async () => {
+  const pod = await f.runPod({
+    name: 'scale-prepared-fallback',
+    handler: 'zeropod',
+    annotations: scaleAnnotations('1s'),
+    containers: [{ name: 'redis', image: IMAGES.redis }],
+  });
+  const id = pod.containers.get('redis')!;
+  await waitForPhase(id, 'running');
+  assert.equal(await redis(pod.ip, 'SET', 'kept', 'across-the-fallback'), '+OK');
+  const down = await waitForPhase(id, 'scaled-down');
+  const waiter = pidsInContainer(id).find(isRestoreWaiter);
+  assert.ok(waiter !== undefined, 'the restore waiter sits in the container while it sleeps');
+  process.kill(waiter, 'SIGKILL');
+  assert.equal(await redis(pod.ip, 'GET', 'kept'), 'across-the-fallback', 'the key is back');
+  const s = await scaledStatus(id);
+  assert.equal(s?.lastWakeVia, 'runc restore', 'woken by runc restore');
+  assert.equal(s?.failedRestores, down.failedRestores + 1, 'the prepared attempt counts as failed');
+  assert.equal(s?.freshStarts, 0, 'no fresh start: the memory is kept');
+  assert.match(s?.lastError ?? '', /criu restore|EPIPE|waiter/i, 'with the reason');
+});
+
+async function redis(host: string, ...args: string[]): Promise<string> {
+  const s = await dialInNetns(f.client.netnsPath, { host, port: 6379 }, AbortSignal.timeout(10_000));
+  try {
+    return await redisCommand(s, args);
+  } finally {
+    s.destroy();
+  }
+}
