@@ -61,3 +61,14 @@ void test('writeCriuConfig replaces the file atomically', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('external mounts render as CRIU spells them; a key CRIU would misparse is refused', () => {
+  assert.match(
+    renderCriuConfig({ externalMounts: [{ key: '/dev', value: 'zp-tmpfs-0' }] }),
+    /^external mnt\[\/dev\]:zp-tmpfs-0$/m,
+  );
+  assert.throws(
+    () => renderCriuConfig({ externalMounts: [{ key: '/a]b', value: 'x' }] }),
+    (err: unknown) => err instanceof ZeropodError && /CRIU external mount/.test(err.message),
+  );
+});

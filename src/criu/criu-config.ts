@@ -48,6 +48,12 @@ export interface CriuConfigOptions {
   skipMounts?: readonly string[];
   /** `manage-cgroups`: soft | full | strict | ignore. */
   manageCgroups?: 'soft' | 'full' | 'strict' | 'ignore';
+  /**
+   * `external mnt[KEY]:VALUE`: on a dump, mount point KEY is recorded as external under the name
+   * VALUE (its content is not dumped); on a restore, the external named KEY is bind-mounted from
+   * VALUE.
+   */
+  externalMounts?: readonly { key: string; value: string }[];
 }
 
 const booleans = {
@@ -86,6 +92,13 @@ export function renderCriuConfig(options: CriuConfigOptions): string {
     lines.push(`timeout ${positiveInteger('timeout', options.timeoutSeconds)}`);
   for (const m of options.skipMounts ?? []) lines.push(`skip-mnt ${quote(m)}`);
   if (options.manageCgroups !== undefined) lines.push(`manage-cgroups ${options.manageCgroups}`);
+  for (const m of options.externalMounts ?? []) {
+    if (/[\s\]:]/.test(m.key) || /\s/.test(m.value))
+      throw invalidArgument('CRIU external mount: key without spaces, ":" or "]", value without spaces', {
+        details: m,
+      });
+    lines.push(`external mnt[${m.key}]:${m.value}`);
+  }
   return lines.join('\n') + '\n';
 }
 

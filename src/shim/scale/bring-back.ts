@@ -20,6 +20,8 @@ export interface BringBackOptions {
   prepared: PreparedRestore | undefined;
   /** The image holds established TCP connections (restore with tcp-established). */
   heldConnections: number;
+  /** External tmpfs mounts of the image and the copies to bind (tmpfs-copies.ts). */
+  tmpfsExternals: readonly { key: string; value: string }[];
   lazyPagesMinBytes: number;
   stats: ScaleStats;
   log: Logger;
@@ -59,7 +61,7 @@ export async function bringBack(o: BringBackOptions): Promise<BringBackResult> {
       await container.restore({
         imagePath: o.imagePath,
         workPath: o.workPath,
-        criuOptions: { networkLock: 'skip' },
+        criuOptions: { networkLock: 'skip', externalMounts: o.tmpfsExternals },
         ...(o.heldConnections > 0 ? { tcpEstablished: true } : {}),
         ...(lazy ? { lazyPages: true } : {}),
       });

@@ -49,6 +49,8 @@ export interface PrepareOptions {
    * hierarchy) cost ~10 ms of each restore here. Otherwise soft mode puts each task back.
    */
   sameCgroups: boolean;
+  /** External tmpfs mounts of the image and the copies to bind (tmpfs-copies.ts). */
+  tmpfsExternals: readonly { key: string; value: string }[];
   /** CRIU verbosity for the fast attempt (the runc fallback logs at 4). */
   logLevel: number;
   criuBinary?: string;
@@ -136,7 +138,7 @@ export class PreparedRestore {
       workPath: o.workPath,
       root: this.#root,
       pidFile: this.#pidFile,
-      extMounts: this.#plan.extMounts,
+      extMounts: [...this.#plan.extMounts, ...o.tmpfsExternals],
       inheritFds: [
         ...this.#plan.stdioKeys,
         ...this.#plan.externalNs.map((ns, i) => ({ fd: fdBase + i, key: ns.key })),
@@ -313,6 +315,7 @@ export async function prepareWake(
     tcpEstablished: boolean;
     lazyPages: boolean;
     sameCgroups: boolean;
+    tmpfsExternals: readonly { key: string; value: string }[];
     log: Logger;
     warnOnce: (message: string) => void;
   },
@@ -337,6 +340,7 @@ export async function prepareWake(
         tcpEstablished: o.tcpEstablished,
         lazyPages: o.lazyPages,
         sameCgroups: o.sameCgroups,
+        tmpfsExternals: o.tmpfsExternals,
         logLevel: preparedLogLevel(),
         log: o.log,
       },

@@ -32,6 +32,15 @@ import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
 import { prepareWake, type PreparedRestore } from './prepared-restore.ts';
 import { bringBack } from './bring-back.ts';
+import {
+  copyTmpfs,
+  dumpExternals,
+  releaseCopies,
+  restoreExternals,
+  tmpfsMountpoints,
+  type TmpfsCopy,
+} from './tmpfs-copies.ts';
+import { readRuncState } from '../../runc/index.ts';
 import type { ScaleConfig } from './config.ts';
 import { IdleTracker } from './idle.ts';
 
@@ -116,6 +125,7 @@ export class ScaledContainer {
   #sameCgroups = false;
   /** The next wake's restore, made ready after the checkpoint. */
   #prepared: PreparedRestore | undefined;
+  #tmpfs: TmpfsCopy[] = [];
   /** How the last wake went, for its log line. */
   #wakeTrace: { via?: WakeVia } & Record<string, string | number> = {};
   #wakeStarted = 0;
@@ -267,6 +277,7 @@ export class ScaledContainer {
         this.#frozen = true;
       }
       this.#marks.frozen = performance.now();
+      this.#copyTmpfs();
       await this.#dump(held);
     } catch (err) {
       this.stats.failedCheckpoints++;
@@ -307,7 +318,7 @@ export class ScaledContainer {
       this.#heldConnections = 0;
       await this.container.runc.checkpoint(this.container.id, {
         ...base,
-        criuOptions: { networkLock: 'skip' },
+        criuOptions: { networkLock: 'skip', externalMounts: dumpExternals(this.#tmpfs) },
       });
       return;
     }
@@ -321,7 +332,7 @@ export class ScaledContainer {
         ...base,
         leaveRunning: false,
         tcpEstablished: true,
-        criuOptions: { networkLock: 'skip' },
+        criuOptions: { networkLock: 'skip', externalMounts: dumpExternals(this.#tmpfs) },
       });
       this.#heldConnections = held.length;
       this.#leftRunning = false;
@@ -335,7 +346,11 @@ export class ScaledContainer {
       mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
       await this.container.runc.checkpoint(this.container.id, {
         ...base,
-        criuOptions: { networkLock: 'skip', tcpClose: true },
+        criuOptions: {
+          networkLock: 'skip',
+          tcpClose: true,
+          externalMounts: dumpExternals(this.#tmpfs),
+        },
       });
       this.#heldConnections = 0;
     }
@@ -408,9 +423,22 @@ export class ScaledContainer {
       tcpEstablished: this.#heldConnections > 0,
       lazyPages: pagesBytes(this.imagePath) >= this.#deps.lazyPagesMinBytes,
       sameCgroups: this.#sameCgroups,
+      tmpfsExternals: restoreExternals(this.#tmpfs),
       log: this.#log,
       warnOnce: (m) => this.#warnOnce(m),
     });
+  }
+
+  /** Copies of the container's tmpfs mounts for the dump to name external (tmpfs-copies.ts). */
+  #copyTmpfs(): void {
+    releaseCopies(this.#tmpfs);
+    this.#tmpfs = [];
+    try {
+      const state = readRuncState(this.container.runc.root, this.container.id);
+      this.#tmpfs = copyTmpfs(this.container.init.pid, tmpfsMountpoints(state), this.workPath);
+    } catch (err) {
+      this.#warnOnce(`tmpfs mounts are dumped as archives: ${describeError(err)}`);
+    }
   }
 
   readonly #warned = new Set<string>();
@@ -436,6 +464,8 @@ export class ScaledContainer {
   }
 
   async #abort(reason: string): Promise<void> {
+    releaseCopies(this.#tmpfs);
+    this.#tmpfs = [];
     if (this.#heldConnections > 0) {
       await this.#nft?.release();
       this.#heldConnections = 0;
@@ -554,6 +584,7 @@ export class ScaledContainer {
       workPath: this.workPath,
       prepared,
       heldConnections: this.#heldConnections,
+      tmpfsExternals: restoreExternals(this.#tmpfs),
       lazyPagesMinBytes: this.#deps.lazyPagesMinBytes,
       stats: this.stats,
       log: this.#log,
@@ -565,6 +596,9 @@ export class ScaledContainer {
     });
     this.#lazy = lazy;
     this.#wakeTrace = { ...this.#wakeTrace, ...trace };
+    const copies = this.#tmpfs;
+    this.#tmpfs = [];
+    setImmediate(() => releaseCopies(copies)); // after the callers' dials, like the redirect
   }
 
   /** Removes the checkpoint image without blocking the event loop (it can be gigabytes). */
@@ -591,6 +625,8 @@ export class ScaledContainer {
   async dispose(): Promise<void> {
     clearTimeout(this.#timer);
     await this.#prepared?.cancel();
+    releaseCopies(this.#tmpfs);
+    this.#tmpfs = [];
     if (!this.state.is('stopped')) this.state.transition('stopped');
     await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));
     await this.#nft?.remove().catch((err: unknown) => this.#log.warn('nft cleanup', { error: err }));

@@ -1,0 +1,110 @@
+/**
+ * The container's tmpfs mounts (/dev, /dev/shm when it is one, and /sys/fs/cgroup on cgroup v1)
+ * reach the restore as ready-made copies instead of archives: CRIU dumps a tmpfs as a tar.gz and
+ * restores it by running `tar` and `gzip`, ~6 of nginx's ~18 ms of CRIU restore here (a busybox
+ * restore: 12.9 ms of CRIU time with copies, ~25-32 ms with archives). Before each dump, with the
+ * app frozen, each tmpfs is copied into a tmpfs of ours with the same options, and the dump records
+ * it as external; the restore (prepared or runc's) bind-mounts the copy back. After the restore the
+ * copies are detached here (the container keeps its bind).
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { RuncStateFile } from '../../runc/index.ts';
+import { LINUX, mount, umount2 } from '../../sys/index.ts';
+
+export interface TmpfsCopy {
+  /** Where it is mounted in the container ("/dev"). */
+  mountpoint: string;
+  /** The external name in the image. */
+  key: string;
+  /** Our tmpfs holding the copy. */
+  dir: string;
+}
+
+/** Mount points (in the container) of its tmpfs mounts, from runc's config; cgroup v1 adds one. */
+export function tmpfsMountpoints(state: RuncStateFile): string[] {
+  const rootfs = state.config.rootfs;
+  const inRoot = (d: string) => path.posix.join('/', d.startsWith(rootfs) ? d.slice(rootfs.length) : d);
+  const cgroupNs = (state.config.namespaces ?? []).some((n) => n.type === 'NEWCGROUP');
+  const out: string[] = [];
+  for (const m of state.config.mounts ?? []) {
+    if (m.device === 'tmpfs') out.push(inRoot(m.destination));
+    // runc mounts cgroup v1 as a tmpfs holding a bind per hierarchy.
+    else if (m.device === 'cgroup' && !cgroupNs && !existsSync('/sys/fs/cgroup/cgroup.controllers'))
+      out.push(inRoot(m.destination));
+  }
+  return out;
+}
+
+/** The superblock options of the tmpfs at `mountpoint` in a process's mount table (size, mode). */
+export function tmpfsOptions(mountinfo: string, mountpoint: string): string | undefined {
+  for (const line of mountinfo.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!pre || !post || pre.split(' ')[4] !== mountpoint) continue;
+    const [fstype, , options] = post.split(' ');
+    if (fstype !== 'tmpfs') return undefined;
+    return (options ?? '')
+      .split(',')
+      .filter((o) => o !== 'rw' && o !== 'ro')
+      .join(',');
+  }
+  return undefined;
+}
+
+/** Copies the tmpfs mounts of process `pid` into tmpfs mounts under `workPath`. */
+export function copyTmpfs(pid: number, mountpoints: readonly string[], workPath: string): TmpfsCopy[] {
+  const mountinfo = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+  const copies: TmpfsCopy[] = [];
+  try {
+    mountpoints.forEach((mp, i) => {
+      const options = tmpfsOptions(mountinfo, mp);
+      if (options === undefined) return; // not a tmpfs there after all: CRIU dumps it as it is
+      const copy = { mountpoint: mp, key: `zp-tmpfs-${i}`, dir: path.join(workPath, `tmpfs-${i}`) };
+      mkdirSync(copy.dir, { recursive: true, mode: 0o700 });
+      mount('tmpfs', copy.dir, 'tmpfs', 0, options);
+      copies.push(copy);
+      const from = `/proc/${pid}/root${mp}`;
+      // -x: what is mounted below (devpts, mqueue, binds) is not ours to copy, only its mount point.
+      execFileSync('cp', ['-a', '--one-file-system', `${from}/.`, `${copy.dir}/`]);
+      for (const name of readdirSync(from)) {
+        const target = path.join(copy.dir, name);
+        if (existsSync(target)) continue;
+        if (lstatSync(path.join(from, name)).isDirectory()) mkdirSync(target);
+        else writeFileSync(target, '');
+      }
+    });
+  } catch (err) {
+    releaseCopies(copies);
+    throw err;
+  }
+  return copies;
+}
+
+/** For the dump: each tmpfs is external, under its key. */
+export const dumpExternals = (copies: readonly TmpfsCopy[]) =>
+  copies.map((c) => ({ key: c.mountpoint, value: c.key }));
+
+/** For the restore: each key comes from its copy. */
+export const restoreExternals = (copies: readonly TmpfsCopy[]) =>
+  copies.map((c) => ({ key: c.key, value: c.dir }));
+
+/** Detaches our copies (a restored container keeps its own bind of them). */
+export function releaseCopies(copies: readonly TmpfsCopy[]): void {
+  for (const c of copies) {
+    try {
+      umount2(c.dir, LINUX.MNT_DETACH);
+      rmdirSync(c.dir);
+    } catch {
+      // already gone
+    }
+  }
+}
