@@ -23,24 +23,14 @@ import {
   listeningPortsOf,
   pagesBytes,
   reclaimCgroupMemory,
-  sameCgroups,
   untilReaped,
 } from './processes-and-images.ts';
 import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
-import { prepareWake, type PreparedRestore } from './prepared-restore.ts';
 import { bringBack } from './bring-back.ts';
-import {
-  copyTmpfs,
-  dumpExternals,
-  releaseCopies,
-  restoreExternals,
-  tmpfsMountpoints,
-  type TmpfsCopy,
-} from './tmpfs-copies.ts';
-import { readRuncState } from '../../runc/index.ts';
+import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
 import { IdleTracker } from './idle.ts';
 
@@ -121,11 +111,8 @@ export class ScaledContainer {
   #freezerDir: string | undefined;
   #marks: { prepared?: number; frozen?: number; dumped?: number } = {};
   #consecutiveFailures = 0;
-  /** Whether every process of the container was in the init's cgroups at the last dump. */
-  #sameCgroups = false;
-  /** The next wake's restore, made ready after the checkpoint. */
-  #prepared: PreparedRestore | undefined;
-  #tmpfs: TmpfsCopy[] = [];
+  /** What the next wake needs, made ready around the checkpoint. */
+  readonly #next: NextWake;
   /** How the last wake went, for its log line. */
   #wakeTrace: { via?: WakeVia } & Record<string, string | number> = {};
   #wakeStarted = 0;
@@ -138,6 +125,7 @@ export class ScaledContainer {
     this.#log = deps.log.child({ container: container.id, name, component: 'scale' });
     this.state = new StateMachine<ScalePhase>('starting', transitions, this.#log);
     this.#idle = new IdleTracker(config.scaledownMs, performance.now());
+    this.#next = new NextWake(container, this.workPath, this.#log, (m) => this.#warnOnce(m));
     // Exits we cause (the checkpoint's kill) are not the container's exit to containerd.
     // An exit of a process that is no longer the container's init (the one a checkpoint killed,
     // reaped late) is never the container's exit, whatever runs now.
@@ -270,14 +258,13 @@ export class ScaledContainer {
       this.#marks.prepared = performance.now();
       this.#freezerDir = cgroupDirsOf(this.container.init.pid).get('freezer');
       const pids = this.#containerPids();
-      this.#sameCgroups = sameCgroups(pids);
       const held = (await connectedTcpSockets(pids).catch(() => [])).filter((c) => c.state === '01');
       if (held.length === 0) {
         await this.container.runc.pause(this.container.id);
         this.#frozen = true;
       }
       this.#marks.frozen = performance.now();
-      this.#copyTmpfs();
+      this.#next.beforeDump(pids);
       await this.#dump(held);
     } catch (err) {
       this.stats.failedCheckpoints++;
@@ -318,7 +305,7 @@ export class ScaledContainer {
       this.#heldConnections = 0;
       await this.container.runc.checkpoint(this.container.id, {
         ...base,
-        criuOptions: { networkLock: 'skip', externalMounts: dumpExternals(this.#tmpfs) },
+        criuOptions: { networkLock: 'skip', externalMounts: this.#next.dumpExternals },
       });
       return;
     }
@@ -332,7 +319,7 @@ export class ScaledContainer {
         ...base,
         leaveRunning: false,
         tcpEstablished: true,
-        criuOptions: { networkLock: 'skip', externalMounts: dumpExternals(this.#tmpfs) },
+        criuOptions: { networkLock: 'skip', externalMounts: this.#next.dumpExternals },
       });
       this.#heldConnections = held.length;
       this.#leftRunning = false;
@@ -349,7 +336,7 @@ export class ScaledContainer {
         criuOptions: {
           networkLock: 'skip',
           tcpClose: true,
-          externalMounts: dumpExternals(this.#tmpfs),
+          externalMounts: this.#next.dumpExternals,
         },
       });
       this.#heldConnections = 0;
@@ -384,8 +371,12 @@ export class ScaledContainer {
     // restore needs the container gone. The emptied cgroup's page cache goes first (force_empty
     // needs a cgroup without tasks; the prepared restore's waiter joins it).
     reclaimCgroupMemory(this.container.cgroups.get('memory'));
-    this.#prepared = await this.#prepareRestore();
-    if (!this.#prepared) await this.#deleteRuncContainer();
+    await this.#next.afterStop({
+      imagePath: this.imagePath,
+      tcpEstablished: this.#heldConnections > 0,
+      lazyPages: pagesBytes(this.imagePath) >= this.#deps.lazyPagesMinBytes,
+      prepare: process.env['ZEROPOD_RESTORE'] !== 'runc' && !this.config.disableCheckpointing,
+    });
     this.#consecutiveFailures = 0;
     this.stats.checkpoints++;
     this.stats.lastCheckpointMs = Math.round(performance.now() - started);
@@ -402,43 +393,6 @@ export class ScaledContainer {
         : {};
     this.#marks = {};
     this.#log.info(message, { durationMs: this.stats.lastCheckpointMs, ...phases });
-  }
-
-  /** Not --force: runc's forced delete sleeps 100 ms after its SIGKILL even when nothing is left. */
-  async #deleteRuncContainer(): Promise<void> {
-    await this.container.runc.delete(this.container.id).catch(async (err: unknown) => {
-      this.#log.debug('plain runc delete refused; forcing it', { error: describeError(err) });
-      await this.container.runc.delete(this.container.id, { force: true }).catch((e: unknown) => {
-        this.#log.warn('runc delete after the dump', { error: describeError(e) });
-      });
-    });
-  }
-
-  /** The restore of the image just written, made ready (see prepared-restore.ts); undefined: runc's. */
-  async #prepareRestore(): Promise<PreparedRestore | undefined> {
-    if (process.env['ZEROPOD_RESTORE'] === 'runc' || this.config.disableCheckpointing) return undefined;
-    return prepareWake(this.container, {
-      imagePath: this.imagePath,
-      workPath: this.workPath,
-      tcpEstablished: this.#heldConnections > 0,
-      lazyPages: pagesBytes(this.imagePath) >= this.#deps.lazyPagesMinBytes,
-      sameCgroups: this.#sameCgroups,
-      tmpfsExternals: restoreExternals(this.#tmpfs),
-      log: this.#log,
-      warnOnce: (m) => this.#warnOnce(m),
-    });
-  }
-
-  /** Copies of the container's tmpfs mounts for the dump to name external (tmpfs-copies.ts). */
-  #copyTmpfs(): void {
-    releaseCopies(this.#tmpfs);
-    this.#tmpfs = [];
-    try {
-      const state = readRuncState(this.container.runc.root, this.container.id);
-      this.#tmpfs = copyTmpfs(this.container.init.pid, tmpfsMountpoints(state), this.workPath);
-    } catch (err) {
-      this.#warnOnce(`tmpfs mounts are dumped as archives: ${describeError(err)}`);
-    }
   }
 
   readonly #warned = new Set<string>();
@@ -464,8 +418,7 @@ export class ScaledContainer {
   }
 
   async #abort(reason: string): Promise<void> {
-    releaseCopies(this.#tmpfs);
-    this.#tmpfs = [];
+    this.#next.discard();
     if (this.#heldConnections > 0) {
       await this.#nft?.release();
       this.#heldConnections = 0;
@@ -576,15 +529,14 @@ export class ScaledContainer {
       return;
     }
     dropNetnsState(this.imagePath);
-    const prepared = this.#prepared;
-    this.#prepared = undefined;
+    const kit = this.#next.take();
     const { lazy, trace } = await bringBack({
       container: this.container,
       imagePath: this.imagePath,
       workPath: this.workPath,
-      prepared,
+      prepared: kit.prepared,
       heldConnections: this.#heldConnections,
-      tmpfsExternals: restoreExternals(this.#tmpfs),
+      tmpfsExternals: kit.tmpfsExternals,
       lazyPagesMinBytes: this.#deps.lazyPagesMinBytes,
       stats: this.stats,
       log: this.#log,
@@ -596,9 +548,7 @@ export class ScaledContainer {
     });
     this.#lazy = lazy;
     this.#wakeTrace = { ...this.#wakeTrace, ...trace };
-    const copies = this.#tmpfs;
-    this.#tmpfs = [];
-    setImmediate(() => releaseCopies(copies)); // after the callers' dials, like the redirect
+    setImmediate(kit.release); // after the callers' dials, like the redirect
   }
 
   /** Removes the checkpoint image without blocking the event loop (it can be gigabytes). */
@@ -614,7 +564,7 @@ export class ScaledContainer {
   /** Kill while scaled down: nothing runs, so report the exit ourselves. Returns true if handled. */
   killWhileDown(signal: number): boolean {
     if (!this.state.is('scaled-down')) return false;
-    void this.#prepared?.cancel();
+    void this.#next.dispose();
     const exit: ExitInfo = { pid: this.container.init.pid, status: 128 + signal, exitedAt: new Date() };
     this.state.transition('stopped');
     this.container.init.io?.endFifos();
@@ -624,9 +574,7 @@ export class ScaledContainer {
 
   async dispose(): Promise<void> {
     clearTimeout(this.#timer);
-    await this.#prepared?.cancel();
-    releaseCopies(this.#tmpfs);
-    this.#tmpfs = [];
+    await this.#next.dispose();
     if (!this.state.is('stopped')) this.state.transition('stopped');
     await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));
     await this.#nft?.remove().catch((err: unknown) => this.#log.warn('nft cleanup', { error: err }));
