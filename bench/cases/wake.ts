@@ -160,6 +160,27 @@ async function startRaw(ctx: Ctx, w: Workload, c: RawContainer, out: WakeSeries)
   return target;
 }
 
+/**
+ * Starts a raw restore and the client's request together; the request retries every 2 ms until
+ * the app answers (timed from the restore's start) and gives up if the restore fails.
+ */
+async function restoreWhileRequesting<T>(
+  target: Target,
+  restore: () => Promise<T>,
+): Promise<{ r: Awaited<ReturnType<typeof request>>; result: T }> {
+  const started = performance.now();
+  const failed = new AbortController();
+  const restoring = restore();
+  restoring.catch(() => failed.abort());
+  const r = await request(target, {
+    started,
+    retryUntilMs: started + 120_000,
+    retryEveryMs: 2,
+    signal: failed.signal,
+  });
+  return { r, result: await restoring };
+}
+
 export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
   const out = empty();
   const c = await createRaw(ctx, w, '');
@@ -171,17 +192,7 @@ export async function raw(ctx: Ctx, w: Workload): Promise<WakeSeries> {
       const checkpoint = await c.checkpoint();
       if (i === -1) out.imageMiB = dirMiB(c.images);
       const dump = c.criuMs('dump');
-      const started = performance.now();
-      const failed = new AbortController();
-      const restoring = c.restore();
-      restoring.catch(() => failed.abort());
-      const r = await request(target, {
-        started,
-        retryUntilMs: started + 120_000,
-        retryEveryMs: 2,
-        signal: failed.signal,
-      });
-      const restore = await restoring;
+      const { r, result: restore } = await restoreWhileRequesting(target, () => c.restore());
       const criuRestore = c.criuMs('restore');
       await c.dropImages();
       if (i >= 0) {
@@ -221,17 +232,10 @@ export async function rawLazy(ctx: Ctx, w: Workload): Promise<WakeSeries> {
     for (let i = -1; i < ctx.runs; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       await c.checkpoint();
-      const started = performance.now();
-      const failed = new AbortController();
-      const restoring = c.restoreLazy();
-      restoring.catch(() => failed.abort());
-      const r = await request(target, {
-        started,
-        retryUntilMs: started + 120_000,
-        retryEveryMs: 2,
-        signal: failed.signal,
-      });
-      const { restoreMs, daemonDone } = await restoring;
+      const {
+        r,
+        result: { restoreMs, daemonDone },
+      } = await restoreWhileRequesting(target, () => c.restoreLazy());
       const code = await Promise.race([
         daemonDone,
         new Promise<number>((res) => setTimeout(() => res(-1), 60_000)),

@@ -168,20 +168,23 @@ export class RawContainer {
   /** Starts `runc restore -d`; resolves with its duration when it returns. */
   restore(): Promise<number> {
     const started = performance.now();
-    return this.#detached(
-      [
-        'restore',
-        '--detach',
-        '--bundle',
-        this.bundle,
-        '--image-path',
-        this.images,
-        '--work-path',
-        this.work,
-        this.id,
-      ],
-      'restore.log',
-    ).then(() => performance.now() - started);
+    return this.#detached(this.#restoreArgs(), 'restore.log').then(() => performance.now() - started);
+  }
+
+  /** `runc restore -d` of this container's checkpoint (plus `extra` flags). */
+  #restoreArgs(...extra: string[]): string[] {
+    return [
+      'restore',
+      '--detach',
+      ...extra,
+      '--bundle',
+      this.bundle,
+      '--image-path',
+      this.images,
+      '--work-path',
+      this.work,
+      this.id,
+    ];
   }
 
   /**
@@ -209,21 +212,7 @@ export class RawContainer {
       await new Promise((r) => setTimeout(r, 2));
     }
     try {
-      await this.#detached(
-        [
-          'restore',
-          '--detach',
-          '--lazy-pages',
-          '--bundle',
-          this.bundle,
-          '--image-path',
-          this.images,
-          '--work-path',
-          this.work,
-          this.id,
-        ],
-        'restore.log',
-      );
+      await this.#detached(this.#restoreArgs('--lazy-pages'), 'restore.log');
     } catch (err) {
       daemon.kill('SIGKILL');
       throw err;
