@@ -1,4 +1,4 @@
-/** The node environment's command line: rootfs | up | down | status | exec -- CMD... */
+/** The node environment's command line: rootfs | k8s-build | up [--k8s] | down | status | exec -- CMD... | kubectl ARGS... */
 import {
   ensureRootfs,
   rootfsPath,
@@ -12,6 +12,15 @@ import {
 import { describeError } from '../src/base/index.ts';
 import { PAUSE_IMAGE } from './images/index.ts';
 import { ensureImages, importImages } from './env/images.ts';
+import {
+  clusterAnswers,
+  clusterEnvOptions,
+  ensureK8sBinaries,
+  kubeconfigPath,
+  k8sBin,
+  startCluster,
+} from './k8s/index.ts';
+import { spawn } from 'node:child_process';
 
 const log = (line: string) => console.log(line);
 
@@ -26,15 +35,38 @@ async function main(argv: string[]): Promise<number> {
         console.log(await ensureRootfs((l) => console.log(l)));
       }
       return 0;
-    case 'up':
-      await up({
-        fresh: rest.includes('--fresh'),
+    case 'k8s-build':
+      preflight();
+      await ensureK8sBinaries(log);
+      return 0;
+    case 'up': {
+      const k8s = rest.includes('--k8s');
+      let fresh = rest.includes('--fresh');
+      if (k8s) {
+        preflight();
+        await ensureK8sBinaries(log);
+        // A running environment without a cluster (the CRI-only mode) is restarted with one.
+        if (!fresh && initPid() !== undefined && !(await clusterAnswers())) fresh = true;
+        if (!fresh && initPid() !== undefined) return 0;
+      }
+      const pid = await up({
+        fresh,
         pauseImage: PAUSE_IMAGE,
         log,
         afterStart: async () => importImages(await ensureImages(await ensureRootfs(log), log), log),
+        ...(k8s ? clusterEnvOptions() : {}),
       });
       console.log(`[env] criu check: ${await criuCheck()}`);
+      if (k8s) await startCluster(pid, log);
       return 0;
+    }
+    case 'kubectl': {
+      const args = rest[0] === '--' ? rest.slice(1) : rest;
+      const child = spawn(`${k8sBin()}/kubectl`, ['--kubeconfig', kubeconfigPath(), ...args], {
+        stdio: 'inherit',
+      });
+      return new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? 1)));
+    }
     case 'down':
       await down();
       return 0;
@@ -50,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       console.error(
-        'usage: harness/cli.ts rootfs [--print-path] | up [--fresh] | down | status | exec -- CMD...',
+        'usage: harness/cli.ts rootfs [--print-path] | k8s-build | up [--fresh] [--k8s] | down | status | exec -- CMD... | kubectl ARGS...',
       );
       return 2;
   }

@@ -1,123 +1,120 @@
 /**
- * The demo: builds and starts the node environment (cached), then, through the CRI as kubelet would:
- *   1. an nginx pod on containerd's own runc shim serves its page (the baseline);
- *   2. the same pod on our `zeropod` handler with `scaledown-duration: 1s` scales to zero and wakes
- *      on the next request, three times, with the timings;
- *   3. redis keeps its keys across sleep and wake.
- * Runs inside the environment (re-executes itself there when started on the host).
+ * The demo, as seed 002's user ran the original: a one-node Kubernetes cluster (built from source the
+ * first time, cached), then with kubectl:
+ *   1. nginx on the `runc` RuntimeClass (the baseline): `kubectl apply` -> Ready -> it answers;
+ *   2. the same Deployment on `zeropod` with `scaledown-duration: 10s`: it goes to sleep while the pod
+ *      stays Running and Ready, and a curl to it wakes it, three times, with the timings;
+ *   3. the cascade: an app and its redis, both asleep, woken by one request; the counter survives.
+ * Runs inside the node environment (re-executes itself there when started on the host).
  */
 import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Cri, httpGetEventually } from './cri/index.ts';
-import { IMAGES, MARKERS, PAUSE_IMAGE } from './images/index.ts';
 import {
   appPidsInContainer,
   createClientHost,
   httpGetFrom,
-  pidsInContainer,
-  redisCommand,
+  type ClientHost,
   waitForPhase,
 } from './net/index.ts';
-import { dialInNetns } from '../src/netns/index.ts';
+import { containerIdOf, example, kube, kubeJson, podOf } from './k8s/index.ts';
 
 const INSIDE = process.env['ZEROPOD_DEMO_INSIDE'] === '1';
 const ms = (n: number) => `${Math.round(n)} ms`;
 
 async function onHost(): Promise<number> {
-  const { up, criuCheck, ensureRootfs, execVisible } = await import('./env/index.ts');
-  const { ensureImages, importImages } = await import('./env/images.ts');
-  const log = (l: string) => console.log(l);
+  const { execVisible } = await import('./env/index.ts');
   execFileSync('node', ['scripts/build.mjs'], { stdio: 'inherit' });
-  await up({
-    pauseImage: PAUSE_IMAGE,
-    log,
-    afterStart: async () => importImages(await ensureImages(await ensureRootfs(log), log), log),
-  });
-  console.log(`[env] criu check: ${await criuCheck()}`);
+  execFileSync('npx', ['tsx', 'harness/cli.ts', 'up', '--k8s'], { stdio: 'inherit' });
   return execVisible('env', ['ZEROPOD_DEMO_INSIDE=1', 'node', '--import', 'tsx', 'harness/demo.ts']);
 }
 
-async function inside(): Promise<void> {
-  const cri = await Cri.connect();
+const show = async (...args: string[]) => {
+  console.log(`   $ kubectl ${args.join(' ')}`);
+  const out = (await kube(args)).stdout.trimEnd();
+  console.log(out.replace(/^/gm, '     '));
+};
+
+/** A namespace with the manifest applied, once every Deployment named has rolled out. */
+async function deploy(namespace: string, manifest: string, deployments: string[]) {
+  await kube(['create', 'namespace', namespace]);
+  for (let i = 0; i < 100; i++) {
+    if ((await kube(['-n', namespace, 'get', 'serviceaccount', 'default'], { check: false })).code === 0)
+      break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const t = performance.now();
+  await kube(['-n', namespace, 'apply', '-f', '-'], { input: manifest });
+  for (const d of deployments)
+    await kube(['-n', namespace, 'rollout', 'status', `deployment/${d}`, '--timeout=120s']);
+  return { pod: await podOf(namespace, deployments[0]!), readyMs: performance.now() - t };
+}
+
+async function inside(client: ClientHost): Promise<void> {
+  await show('get', 'nodes', '-o', 'wide');
+  await show('get', 'runtimeclass');
+
+  console.log("\n== 1. nginx on the runc RuntimeClass (containerd's own shim)");
+  const base = await deploy('demo-runc', example('nginx', 'runc'), ['nginx']);
+  const page = await httpGetFrom(client, base.pod.status.podIP!, 80, '/', 20_000);
+  console.log(
+    `   kubectl apply -> Ready in ${ms(base.readyMs)}; curl ${base.pod.status.podIP}: ${page.status} in ${ms(page.ms)}`,
+  );
+
+  console.log('\n== 2. the same Deployment on zeropod, scaledown-duration 10s (deploy/examples/nginx.yaml)');
+  const z = await deploy('demo', example('nginx'), ['nginx']);
+  const id = containerIdOf(z.pod, 'nginx');
+  const ip = z.pod.status.podIP!;
+  console.log(`   kubectl apply -> Ready in ${ms(z.readyMs)}`);
+  for (let i = 1; i <= 3; i++) {
+    const down = await waitForPhase(id, 'scaled-down', 60_000);
+    const pod = await podOf('demo', 'nginx');
+    const ready = pod.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    console.log(
+      `   idle 10s -> checkpointed in ${ms(down.lastCheckpointMs ?? 0)}; nginx processes: ${appPidsInContainer(id).length}; kubectl says ${pod.status.phase}, Ready=${ready}, restarts ${pod.status.containerStatuses?.[0]?.restartCount}`,
+    );
+    const res = await httpGetFrom(client, ip, 80, '/', 20_000);
+    const now = await waitForPhase(id, 'running');
+    console.log(
+      `   curl ${ip}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}) -> awake`,
+    );
+  }
+  await show('-n', 'demo', 'get', 'pods', '-o', 'wide');
+
+  console.log('\n== 3. the cascade: an app and its redis, both asleep (deploy/examples/cascade.yaml)');
+  await deploy('demo-cascade', example('cascade'), ['hits', 'redis']);
+  const app = containerIdOf(await podOf('demo-cascade', 'hits'), 'hits');
+  const db = containerIdOf(await podOf('demo-cascade', 'redis'), 'redis');
+  const svc = await kubeJson<{ spec: { clusterIP: string } }>([
+    '-n',
+    'demo-cascade',
+    'get',
+    'service',
+    'hits',
+  ]);
+  for (let i = 1; i <= 2; i++) {
+    await Promise.all([waitForPhase(app, 'scaled-down', 60_000), waitForPhase(db, 'scaled-down', 60_000)]);
+    const res = await httpGetFrom(client, svc.spec.clusterIP, 80, '/cgi-bin/hits', 30_000);
+    console.log(
+      `   both asleep; curl http://hits/cgi-bin/hits: ${res.status} "${res.body.trim()}" in ${ms(res.ms)}`,
+    );
+  }
+  for (const ns of ['demo-runc', 'demo', 'demo-cascade'])
+    await kube(['delete', 'namespace', ns, '--wait=true']);
+  console.log('\ndone: every namespace deleted.');
+}
+
+async function main(): Promise<number> {
+  if (!INSIDE) return onHost();
   const client = createClientHost();
   try {
-    console.log("\n== 1. nginx on the runc handler (containerd's own shim)");
-    let t = performance.now();
-    const base = await cri.runPod({
-      name: 'demo-runc',
-      handler: 'runc',
-      containers: [{ name: 'nginx', image: IMAGES.nginx }],
-    });
-    const page = await httpGetEventually(base.ip, 80);
-    console.log(
-      `   pod ${base.ip} answered ${page.status} ${page.body.includes(MARKERS.nginx) ? '(our nginx page)' : ''} ${ms(performance.now() - t)} after RunPodSandbox`,
-    );
-    await cri.removePod(base, 2);
-
-    console.log('\n== 2. the same pod on zeropod, scaledown-duration 1s');
-    t = performance.now();
-    const pod = await cri.runPod({
-      name: 'demo-zeropod',
-      handler: 'zeropod',
-      annotations: { 'zeropod.ctrox.dev/scaledown-duration': '1s' },
-      containers: [{ name: 'nginx', image: IMAGES.nginx }],
-    });
-    const id = pod.containers.get('nginx')!;
-    const first = await httpGetEventually(pod.ip, 80);
-    console.log(`   pod ${pod.ip} answered ${first.status} ${ms(performance.now() - t)} after RunPodSandbox`);
-    for (let i = 1; i <= 3; i++) {
-      const down = await waitForPhase(id, 'scaled-down');
-      const state = (await cri.containerStatus(id)).state === 1 ? 'RUNNING' : 'not running';
-      const app = appPidsInContainer(id).length;
-      const waiter = pidsInContainer(id).length - app;
-      console.log(
-        `   idle 1s -> checkpointed in ${ms(down.lastCheckpointMs ?? 0)}; app processes: ${app}${waiter ? ' (the restore waiter is ready)' : ''}; CRI says ${state}`,
-      );
-      const res = await httpGetFrom(client, pod.ip, 80);
-      const now = await waitForPhase(id, 'running');
-      console.log(
-        `   request from ${client.address}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}, ${now.lastWakeVia ?? '?'}) -> awake`,
-      );
-    }
-    await cri.removePod(pod, 2);
-
-    console.log('\n== 3. redis keeps its memory across sleep and wake');
-    const rpod = await cri.runPod({
-      name: 'demo-redis',
-      handler: 'zeropod',
-      annotations: { 'zeropod.ctrox.dev/scaledown-duration': '1s' },
-      containers: [{ name: 'redis', image: IMAGES.redis }],
-    });
-    const rid = rpod.containers.get('redis')!;
-    await waitForPhase(rid, 'running');
-    const redis = async (...args: string[]) => {
-      const s = await dialInNetns(
-        client.netnsPath,
-        { host: rpod.ip, port: 6379 },
-        AbortSignal.timeout(10_000),
-      );
-      try {
-        return await redisCommand(s, args);
-      } finally {
-        s.destroy();
-      }
-    };
-    await redis('SET', 'demo', `written at ${new Date().toISOString()}`);
-    const rdown = await waitForPhase(rid, 'scaled-down');
-    console.log(`   SET demo; idle -> checkpointed in ${ms(rdown.lastCheckpointMs ?? 0)}`);
-    t = performance.now();
-    const v = await redis('GET', 'demo');
-    console.log(`   GET demo after the wake (${ms(performance.now() - t)}): "${v}"`);
-    await cri.removePod(rpod, 2);
-    await sleep(10);
-    console.log('\ndone: every pod removed.');
+    execFileSync('ip', ['-n', client.name, 'route', 'add', 'default', 'via', '10.88.0.1']);
+    await inside(client);
+    return 0;
   } finally {
     client.remove();
-    cri.close();
   }
 }
 
-(INSIDE ? inside().then(() => 0) : onHost()).then(
+main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, all three tiers. Sets up what it needs first (scripts/setup.sh), builds the
-# node environment (cached), runs unit tests on the host and the root tiers inside the environment.
-#   bash scripts/test.sh [unit|integration|e2e]...   (default: all)
+# The whole test suite, every tier. Sets up what it needs first (scripts/setup.sh), builds the node
+# environment (cached), runs unit tests on the host and the root tiers inside the environment; the k8s
+# tier restarts the environment with a one-node Kubernetes cluster (built from source once, cached).
+#   bash scripts/test.sh [static|unit|integration|e2e|k8s]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(static unit integration e2e)
+[ ${#tiers[@]} -eq 0 ] && tiers=(static unit integration e2e k8s)
 has() { local t; for t in "${tiers[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 failed=0
 
@@ -40,6 +41,13 @@ fi
 if has e2e; then
   echo "== e2e (real containerd through the CRI; inside the node environment)"
   npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 'test/e2e/*.test.ts' || failed=1
+fi
+
+if has k8s; then
+  echo "== k8s (real kube-apiserver, kubelet, kube-proxy, CoreDNS; kubectl; inside the node environment)"
+  npm run --silent build
+  npx tsx harness/cli.ts up --k8s
+  npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 'test/k8s/*.test.ts' || failed=1
 fi
 
 exit $failed

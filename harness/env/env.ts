@@ -28,6 +28,16 @@ export interface UpOptions {
   /** Called once containerd answers, with the environment's init pid, to import images. */
   afterStart?: (initPid: number) => Promise<void>;
   pauseImage: string;
+  /** Host directories bound into the environment's root (made before the pivot). */
+  mounts?: readonly BindMount[];
+  /** Runs after the state directory is wiped and before the environment starts (files for `mounts`). */
+  prepare?: () => Promise<void>;
+}
+
+export interface BindMount {
+  host: string;
+  inside: string;
+  readonly: boolean;
 }
 
 const pidFile = () => path.join(paths.run, 'init.pid');
@@ -60,6 +70,11 @@ export async function up(options: UpOptions): Promise<number> {
   mkdirSync(paths.run, { recursive: true });
   mkdirSync(paths.logs, { recursive: true });
   mkdirSync(paths.images, { recursive: true });
+  await options.prepare?.();
+  for (const m of options.mounts ?? []) {
+    if (/\s/.test(m.host + m.inside)) throw internal(`bind mount paths must not contain spaces: ${m.host}`);
+  }
+  const mounts = (options.mounts ?? []).map((m) => `${m.host} ${m.inside} ${m.readonly ? 'ro' : 'rw'}`);
 
   const started = performance.now();
   const out = openSync(path.join(paths.logs, 'env.log'), 'a');
@@ -87,6 +102,7 @@ export async function up(options: UpOptions): Promise<number> {
         ZP_PROJECT: paths.project,
         ZP_IMAGES: paths.images,
         ZP_PAUSE_IMAGE: options.pauseImage,
+        ZP_MOUNTS: mounts.join('\n'),
       },
     },
   );

@@ -11,5 +11,6 @@ export {
   initPid,
   requireInitPid,
   cgroupParent,
+  type BindMount,
 } from './env.ts';
 export { run, runVisible, type RunResult } from './run.ts';

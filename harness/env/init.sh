@@ -4,7 +4,7 @@
 # it, starts containerd and waits. When this process exits the kernel kills everything in the PID
 # namespace, and the mount and network namespaces (with every mount, veth and pod netns in them)
 # disappear with their last process: stopping leaves nothing on the host.
-# Inputs (environment): ZP_ROOTFS ZP_RUN ZP_STATE ZP_LOGS ZP_PROJECT ZP_IMAGES ZP_PAUSE_IMAGE
+# Inputs (environment): ZP_ROOTFS ZP_RUN ZP_STATE ZP_LOGS ZP_PROJECT ZP_IMAGES ZP_PAUSE_IMAGE ZP_MOUNTS
 set -euo pipefail
 files=$(cd "$(dirname "$0")" && pwd)/files
 root=$ZP_RUN/root
@@ -22,6 +22,13 @@ mount --bind "$ZP_STATE/containerd" "$root/var/lib/containerd"
 mount --bind "$ZP_LOGS" "$root/var/log/zeropod"
 mount --bind "$ZP_PROJECT" "$root$ZP_PROJECT"
 mount --bind -o ro "$ZP_IMAGES" "$root/images"
+# Extra binds asked for by the caller (the Kubernetes node's programs and certificates): "HOST INSIDE ro|rw".
+while read -r host inside mode; do
+  [ -n "$host" ] || continue
+  mkdir -p "$root$inside"
+  mount --bind "$host" "$root$inside"
+  if [ "$mode" = ro ]; then mount -o remount,bind,ro "$root$inside"; fi
+done <<<"${ZP_MOUNTS:-}"
 if [ -d /sys/fs/bpf ]; then mount -t bpf bpf "$root/sys/fs/bpf" 2>/dev/null || true; fi
 
 mkdir -p "$root/etc/containerd" "$root/etc/cni/net.d" "$root/etc/criu"

@@ -51,7 +51,8 @@ step "build metrics-server $METRICS_SERVER_VERSION" env GOBIN="$partial/bin" go 
 
 "$partial/bin/kubelet" --version >"$partial/versions.txt"
 "$partial/bin/coredns" -version | head -1 >>"$partial/versions.txt"
-"$partial/bin/metrics-server" --version 2>&1 | head -1 >>"$partial/versions.txt" || true
+# metrics-server's own version stamp needs its release ldflags; the pinned version says it.
+echo "metrics-server $METRICS_SERVER_VERSION" >>"$partial/versions.txt"
 rm -rf "$target"
 mv "$partial" "$target"
 echo "[k8s-build] done: $(du -sh "$target/bin" | cut -f1) in $target"

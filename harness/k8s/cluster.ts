@@ -1,0 +1,127 @@
+/**
+ * The one-node Kubernetes cluster inside the node environment: certificates made at every start, the
+ * programs bound in read-only, a veth between the host and the environment so the host's kubectl (and
+ * the tests) reach the API server, then start.sh inside and the cluster's first objects applied.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { unavailable } from '../../src/base/index.ts';
+import { exec, paths, run, type BindMount } from '../env/index.ts';
+import { k8sBin } from './binaries.ts';
+
+/** The cluster's fixed addresses and names. */
+export const CLUSTER = {
+  nodeName: 'zeropod-node',
+  /** The environment's end of the host veth: the node's InternalIP and the API server's address. */
+  nodeIp: '10.87.0.2',
+  hostIp: '10.87.0.1',
+  hostLink: 'zp-k8s0',
+  serviceCidr: '10.96.0.0/16',
+  apiServiceIp: '10.96.0.1',
+  clusterDns: '10.96.0.10',
+  /** The CNI bridge's range (harness/env/files/10-zeropod.conflist). */
+  podCidr: '10.88.0.0/16',
+  /** kubelet's cgroup root, under the environment's parent (removed by `down`). */
+  cgroupRoot: '/zeropod-ts/kubelet',
+} as const;
+
+const pkiDir = () => path.join(paths.state, 'k8s-pki');
+const INSIDE_BIN = '/opt/kubernetes/bin';
+const INSIDE_PKI = '/etc/kubernetes/pki';
+
+/** The host's kubeconfig for the running cluster (admin). */
+export const kubeconfigPath = (): string => path.join(paths.state, 'kubeconfig');
+
+/** What `up` needs to host a cluster: certificates made before the start, programs and PKI bound in. */
+export function clusterEnvOptions(): { mounts: BindMount[]; prepare: () => Promise<void> } {
+  return {
+    mounts: [
+      { host: k8sBin(), inside: INSIDE_BIN, readonly: true },
+      { host: pkiDir(), inside: INSIDE_PKI, readonly: true },
+    ],
+    prepare: async () => {
+      mkdirSync(pkiDir(), { recursive: true });
+      await run('bash', [
+        path.join(paths.project, 'harness/k8s/node/pki.sh'),
+        pkiDir(),
+        CLUSTER.nodeName,
+        CLUSTER.nodeIp,
+        CLUSTER.apiServiceIp,
+      ]);
+      copyFileSync(path.join(pkiDir(), 'admin.kubeconfig'), kubeconfigPath());
+    },
+  };
+}
+
+/** Starts the cluster in a running environment and waits until its node is Ready. */
+export async function startCluster(initPid: number, log: (line: string) => void): Promise<void> {
+  const t0 = performance.now();
+  const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  linkHost(initPid);
+  const vars = {
+    K8S_BIN: INSIDE_BIN,
+    K8S_PKI: INSIDE_PKI,
+    NODE_NAME: CLUSTER.nodeName,
+    NODE_IP: CLUSTER.nodeIp,
+    SERVICE_CIDR: CLUSTER.serviceCidr,
+    CLUSTER_DNS: CLUSTER.clusterDns,
+    POD_CIDR: CLUSTER.podCidr,
+    CGROUP_ROOT: CLUSTER.cgroupRoot,
+  };
+  const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  await exec('env', [...assignments, 'bash', path.join(paths.project, 'harness/k8s/node/start.sh')]);
+  await waitUntil(
+    async () => (await kubectl(['get', '--raw', '/readyz'], { check: false })).code === 0,
+    60_000,
+    'the API server',
+  );
+  log(`[k8s] API server ready after ${since()}`);
+  const manifest = readFileSync(path.join(paths.project, 'harness/k8s/node/bootstrap.yaml'), 'utf8')
+    .replaceAll('@NODE_IP@', CLUSTER.nodeIp)
+    .replaceAll('@CLUSTER_DNS@', CLUSTER.clusterDns);
+  await kubectl(['apply', '-f', '-'], { input: manifest });
+  await kubectl(['wait', '--for=condition=Ready', `node/${CLUSTER.nodeName}`, '--timeout=90s']);
+  await waitUntil(
+    async () => (await kubectl(['get', 'serviceaccount', 'default'], { check: false })).code === 0,
+    30_000,
+    'the default ServiceAccount',
+  );
+  log(`[k8s] node ${CLUSTER.nodeName} Ready after ${since()}; kubeconfig: ${kubeconfigPath()}`);
+}
+
+/** Whether a cluster of this environment answers (its kubeconfig exists and the API server is ready). */
+export async function clusterAnswers(): Promise<boolean> {
+  if (!existsSync(kubeconfigPath())) return false;
+  const r = await kubectl(['get', '--raw', '/readyz', '--request-timeout=2s'], { check: false });
+  return r.code === 0;
+}
+
+/** kubectl on the host against the environment's cluster. */
+export function kubectl(args: readonly string[], options: { check?: boolean; input?: string } = {}) {
+  return run(path.join(k8sBin(), 'kubectl'), ['--kubeconfig', kubeconfigPath(), ...args], options);
+}
+
+/** A veth pair: host side HOST_IP, environment side NODE_IP (both /30); gone with the environment. */
+function linkHost(initPid: number): void {
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (existsSync(`/sys/class/net/${CLUSTER.hostLink}`)) ip('link', 'del', CLUSTER.hostLink);
+  ip('link', 'add', CLUSTER.hostLink, 'type', 'veth', 'peer', 'name', 'node0', 'netns', String(initPid));
+  ip('addr', 'add', `${CLUSTER.hostIp}/30`, 'dev', CLUSTER.hostLink);
+  ip('link', 'set', CLUSTER.hostLink, 'up');
+  const inside = (...args: string[]) =>
+    execFileSync('nsenter', [`--target=${initPid}`, '--net', 'ip', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  inside('addr', 'add', `${CLUSTER.nodeIp}/30`, 'dev', 'node0');
+  inside('link', 'set', 'node0', 'up');
+}
+
+async function waitUntil(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await probe())) {
+    if (performance.now() > deadline)
+      throw unavailable(`timed out after ${ms} ms waiting for ${what} (logs: ${paths.logs}/k8s-*.log)`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

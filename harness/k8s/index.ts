@@ -1,0 +1,10 @@
+export { ensureK8sBinaries, k8sBin, k8sReady, K8S_PROGRAMS } from './binaries.ts';
+export {
+  CLUSTER,
+  clusterAnswers,
+  clusterEnvOptions,
+  kubeconfigPath,
+  kubectl,
+  startCluster,
+} from './cluster.ts';
+export { containerIdOf, example, isReady, kube, kubeJson, podOf, type PodInfo } from './kube.ts';
