@@ -74,7 +74,7 @@ async function inside(client: ClientHost): Promise<void> {
     const res = await httpGetFrom(client, ip, 80, '/', 20_000);
     const now = await waitForPhase(id, 'running');
     console.log(
-      `   curl ${ip}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}) -> awake`,
+      `   GET http://${ip}/ from ${client.address}: ${res.status} in ${ms(res.ms)} (restore ${ms(now.lastRestoreMs ?? 0)}) -> awake`,
     );
   }
   await show('-n', 'demo', 'get', 'pods', '-o', 'wide');
@@ -94,7 +94,7 @@ async function inside(client: ClientHost): Promise<void> {
     await Promise.all([waitForPhase(app, 'scaled-down', 60_000), waitForPhase(db, 'scaled-down', 60_000)]);
     const res = await httpGetFrom(client, svc.spec.clusterIP, 80, '/cgi-bin/hits', 30_000);
     console.log(
-      `   both asleep; curl http://hits/cgi-bin/hits: ${res.status} "${res.body.trim()}" in ${ms(res.ms)}`,
+      `   both asleep; GET http://hits.demo-cascade/cgi-bin/hits (its ClusterIP): ${res.status} "${res.body.trim()}" in ${ms(res.ms)}`,
     );
   }
   for (const ns of ['demo-runc', 'demo', 'demo-cascade'])

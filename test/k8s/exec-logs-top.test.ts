@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpGetFrom, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
-import { CLUSTER, containerIdOf, example, kube, kubeJson } from '../../harness/k8s/index.ts';
+import { CLUSTER, containerIdOf, example, kube } from '../../harness/k8s/index.ts';
 import { KubeFixture } from './fixture.ts';
 
 const f = new KubeFixture('zp-exec-logs');
@@ -21,12 +21,9 @@ interface Summary {
 }
 
 async function workingSet(pod: string): Promise<number | undefined> {
-  const s = await kubeJson<Summary>([
-    'get',
-    '--raw',
-    `/api/v1/nodes/${CLUSTER.nodeName}/proxy/stats/summary`,
-  ]).catch(() => undefined);
-  const entry = s?.pods.find((p) => p.podRef.name === pod && p.podRef.namespace === f.namespace);
+  const raw = await kube(['get', '--raw', `/api/v1/nodes/${CLUSTER.nodeName}/proxy/stats/summary`]);
+  const s = JSON.parse(raw.stdout) as Summary;
+  const entry = s.pods.find((p) => p.podRef.name === pod && p.podRef.namespace === f.namespace);
   return entry?.containers?.find((c) => c.name === 'httpd')?.memory?.workingSetBytes;
 }
 

@@ -52,6 +52,14 @@ export class KubeFixture {
 
   async tearDown(): Promise<void> {
     this.client?.remove();
+    // Workloads first with a short grace period: a busybox httpd as PID 1 ignores SIGTERM, and each
+    // pod would otherwise hold the namespace's deletion for the default 30 s.
+    await kube(
+      ['-n', this.namespace, 'delete', 'deployment,pod', '--all', '--grace-period=1', '--wait=true'],
+      {
+        check: false,
+      },
+    );
     await kube(['delete', 'namespace', this.namespace, '--wait=true', '--timeout=180s']);
   }
 }
