@@ -3,7 +3,7 @@
  * first time, cached), then with kubectl:
  *   1. nginx on the `runc` RuntimeClass (the baseline): `kubectl apply` -> Ready -> it answers;
  *   2. the same Deployment on `zeropod` with `scaledown-duration: 10s`: it goes to sleep while the pod
- *      stays Running and Ready, and a curl to it wakes it, three times, with the timings;
+ *      stays Running and Ready, and a request to it wakes it, three times, with the timings;
  *   3. the cascade: an app and its redis, both asleep, woken by one request; the counter survives.
  * Runs inside the node environment (re-executes itself there when started on the host).
  */
@@ -56,7 +56,7 @@ async function inside(client: ClientHost): Promise<void> {
   const base = await deploy('demo-runc', example('nginx', 'runc'), ['nginx']);
   const page = await httpGetFrom(client, base.pod.status.podIP!, 80, '/', 20_000);
   console.log(
-    `   kubectl apply -> Ready in ${ms(base.readyMs)}; curl ${base.pod.status.podIP}: ${page.status} in ${ms(page.ms)}`,
+    `   kubectl apply -> Ready in ${ms(base.readyMs)}; GET http://${base.pod.status.podIP}/ from ${client.address}: ${page.status} in ${ms(page.ms)}`,
   );
 
   console.log('\n== 2. the same Deployment on zeropod, scaledown-duration 10s (deploy/examples/nginx.yaml)');
