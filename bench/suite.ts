@@ -5,7 +5,9 @@
  *   [--workloads a,b]  (wake case: nginx, busybox, redis, node100, node1g)
  *   --into-latest  (with --only) replace those cases' figures in latest.json and the doc, keep the rest
  *   --cleanup      only remove what an interrupted run left (bench-* pods, zpb* namespaces, links, runc containers)
- * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density.
+ * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density; and k8s
+ * (through kubelet), which runs alone in the cluster environment (`--only k8s`; bench/run.ts runs it
+ * after the others).
  * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
  * Prints one table, writes bench/results/latest.json and docs/performance.md. Never fails on a
  * timing: a non-zero exit means a case could not run.
@@ -23,6 +25,7 @@ import { memoryCase } from './cases/memory.ts';
 import { startCase } from './cases/start.ts';
 import { steadyCase } from './cases/steady.ts';
 import { wakeCase } from './cases/wake.ts';
+import { k8sCase } from './cases/k8s.ts';
 import { writeReports } from './report/write.ts';
 
 interface Args {
@@ -35,7 +38,7 @@ interface Args {
   only: Set<string> | undefined;
 }
 
-const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density'];
+const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density', 'k8s'];
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
@@ -53,6 +56,8 @@ function parseArgs(argv: string[]): Args {
   const workloads = wAt >= 0 ? (argv[wAt + 1] ?? '').split(',').filter(Boolean) : undefined;
   for (const w of workloads ?? [])
     if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
+  if (only?.has('k8s') && only.size > 1)
+    throw new Error('k8s runs alone, in the cluster environment (--only k8s); kubelet removes CRI-made pods');
   const intoLatest = argv.includes('--into-latest');
   if (intoLatest && !only) throw new Error('--into-latest goes with --only');
   return { quick, intoLatest, cleanup: argv.includes('--cleanup'), runs, only, density, workloads };
@@ -73,6 +78,7 @@ async function main(): Promise<number> {
   const log = (line: string) => console.log(line);
   const results = new Results();
   const startedAt = new Date();
+  if (args.only?.has('k8s')) return k8sOnly(args, results, startedAt, log);
   const stale = [...(await removeStale()), ...(await removeStaleRaw())];
   const pods = await BenchPods.connect();
   stale.push(...(await pods.removeStale()).map((n) => `pod ${n}`));
@@ -85,7 +91,9 @@ async function main(): Promise<number> {
   const client = await createNetns('zpb-client', 0);
   const ctx: Ctx = { pods, client, runs: args.runs, quick: args.quick, results, log, nextSlot: () => slot++ };
   const wants = (c: string) =>
-    args.only ? args.only.has(c) : args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true;
+    args.only
+      ? args.only.has(c)
+      : c !== 'k8s' && (args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true);
   let failed = 0;
   // A case that fails because containerd went away (it is shared; others restart it) is run again
   // once it is back; any other failure is reported and the suite goes on.
@@ -135,6 +143,37 @@ async function main(): Promise<number> {
     quick: args.quick,
     runs: args.runs,
     ...(args.only ? { only: [...args.only] } : {}),
+    intoLatest: args.intoLatest,
+    startedAt,
+    finishedAt: new Date(),
+    log,
+  });
+  return failed > 0 ? 1 : 0;
+}
+
+/** The k8s case: no CRI client (kubelet owns the runtime's pods here), only kubectl and a client. */
+async function k8sOnly(
+  args: Args,
+  results: Results,
+  startedAt: Date,
+  log: (l: string) => void,
+): Promise<number> {
+  await removeStale();
+  const client = await createNetns('zpb-client', 0);
+  let failed = 0;
+  try {
+    await k8sCase({ client, runs: args.runs, results, log });
+  } catch (err) {
+    failed++;
+    log(`!! k8s could not finish: ${describeError(err)}`);
+    results.failures.push(`k8s: ${describeError(err)}`);
+  } finally {
+    await client.remove();
+  }
+  await writeReports(results, {
+    quick: args.quick,
+    runs: args.runs,
+    only: ['k8s'],
     intoLatest: args.intoLatest,
     startedAt,
     finishedAt: new Date(),

@@ -21,6 +21,7 @@ import {
   startCluster,
 } from './k8s/index.ts';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const log = (line: string) => console.log(line);
 
@@ -48,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
         // A running environment without a cluster (the CRI-only mode) is restarted with one.
         if (!fresh && initPid() !== undefined && !(await clusterAnswers())) fresh = true;
         if (!fresh && initPid() !== undefined) return 0;
+      } else if (initPid() !== undefined && existsSync(kubeconfigPath())) {
+        // The CRI-only tiers need an environment without kubelet (it removes pods it did not make).
+        fresh = true;
       }
       const pid = await up({
         fresh,
