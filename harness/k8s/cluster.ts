@@ -6,17 +6,31 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { unavailable } from '../../src/base/index.ts';
+import { invalidArgument, unavailable } from '../../src/base/index.ts';
 import { exec, paths, run, type BindMount } from '../env/index.ts';
 import { k8sBin } from './binaries.ts';
 
-/** The cluster's fixed addresses and names. */
+/**
+ * Which /30 of 10.87.0.0/16 links this environment to the host: 0 unless ZEROPOD_K8S_NET says
+ * otherwise, so that environments started side by side (ZEROPOD_RUN/STATE/LOGS set apart) do not clash.
+ */
+const net = (() => {
+  const raw = process.env['ZEROPOD_K8S_NET'] ?? '0';
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 255)
+    throw invalidArgument(
+      `ZEROPOD_K8S_NET must be an integer from 0 to 255, got ${JSON.stringify(raw.slice(0, 20))}`,
+    );
+  return n;
+})();
+
+/** The cluster's addresses and names. */
 export const CLUSTER = {
   nodeName: 'zeropod-node',
   /** The environment's end of the host veth: the node's InternalIP and the API server's address. */
-  nodeIp: '10.87.0.2',
-  hostIp: '10.87.0.1',
-  hostLink: 'zp-k8s0',
+  nodeIp: `10.87.${net}.2`,
+  hostIp: `10.87.${net}.1`,
+  hostLink: `zp-k8s${net}`,
   serviceCidr: '10.96.0.0/16',
   apiServiceIp: '10.96.0.1',
   clusterDns: '10.96.0.10',
