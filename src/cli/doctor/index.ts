@@ -1,0 +1,9 @@
+/** `zeropod doctor`: is this node ready for zeropod, and how to fix what is not. */
+export {
+  compileDoctorOptions,
+  runDoctor,
+  realDoctorDeps,
+  type DoctorOptions,
+  type DoctorDeps,
+} from './doctor.ts';
+export { renderFindings, type Finding } from './finding.ts';
