@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ErrorCode, silentLogger, ZeropodError } from '../base/index.ts';
@@ -288,6 +288,20 @@ void test('a config edited after install so that it no longer imports the runtim
     install(h.o),
     ErrorCode.FailedPrecondition,
     /no longer imports .*zeropod-runtime\.toml .* run `zeropod-installer --uninstall`/,
+  );
+  assert.deepEqual(await snapshot(h.root), before);
+});
+
+void test('a config that is a symbolic link is refused (restoring it would replace the link)', async (t) => {
+  const h = await host(t, 'containerd');
+  await mkdir(h.file('/etc/containerd'), { recursive: true });
+  await writeFile(h.file('/etc/containerd/real.toml'), await fixture('containerd-v3.toml'));
+  await symlink('real.toml', h.file('/etc/containerd/config.toml'));
+  const before = await snapshot(h.root);
+  await rejectsWith(
+    install(h.o),
+    ErrorCode.InvalidArgument,
+    /config\.toml is a symbolic link; expected a regular file \(pass --config with the file it points to\)/,
   );
   assert.deepEqual(await snapshot(h.root), before);
 });

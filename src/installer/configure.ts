@@ -10,7 +10,7 @@
  * Every check runs before the first write; a write that fails undoes the ones before it.
  */
 import path from 'node:path';
-import { failedPrecondition, notFound, type Logger } from '../base/index.ts';
+import { failedPrecondition, invalidArgument, notFound, type Logger } from '../base/index.ts';
 import { compileContainerdConfig, type ContainerdConfig } from './containerd-config.ts';
 import { withImport } from './edit-imports.ts';
 import type { FlavorLayout } from './flavor.ts';
@@ -39,7 +39,7 @@ export type ConfigChange =
   | { kind: 'not-installed' };
 
 /** What install did, kept beside the config. */
-interface InstallRecord {
+export interface InstallRecord {
   target: string;
   importFile: string;
   /** Whether the target existed before (a k3s/rke2 template often does not). */
@@ -101,9 +101,34 @@ async function readRecord(o: ConfigureOptions): Promise<InstallRecord | undefine
   }
 }
 
-export async function install(o: ConfigureOptions): Promise<ConfigChange> {
-  const { files, layout, log } = o;
+/** What install will do, decided with every check done and nothing written yet. */
+export type InstallPlan =
+  | { kind: 'unchanged'; target: string }
+  | { kind: 'update'; target: string; importFile: string; wanted: string }
+  | {
+      kind: 'fresh';
+      target: string;
+      importFile: string;
+      wanted: string;
+      edited: string;
+      /** The target's bytes before, when it existed (they become the backup). */
+      before?: Buffer;
+      record: InstallRecord;
+    };
+
+async function refuseSymlink(files: HostFiles, file: string): Promise<void> {
+  if (await files.isSymlink(file)) {
+    throw invalidArgument(
+      `${file} is a symbolic link; expected a regular file (pass --config with the file it points to)`,
+      { details: { file } },
+    );
+  }
+}
+
+export async function planInstall(o: ConfigureOptions): Promise<InstallPlan> {
+  const { files, layout } = o;
   await requireBinary(o);
+  await refuseSymlink(files, layout.config);
   const { text: configText, config } = await readConfig(o);
   const { importFile, record: recordFile } = paths(layout);
   const target = layout.template?.[config.version] ?? layout.config;
@@ -128,13 +153,8 @@ export async function install(o: ConfigureOptions): Promise<ConfigChange> {
       );
     }
     const have = (await files.read(record.importFile))?.toString('utf8');
-    if (have === wanted) {
-      log.info('runtime already configured', { target: record.target, importFile: record.importFile });
-      return { kind: 'unchanged', target: record.target };
-    }
-    await files.write(record.importFile, wanted, { mode: 0o644 });
-    log.info('runtime config updated', { importFile: record.importFile });
-    return { kind: 'updated', target: record.target, importFile: record.importFile };
+    if (have === wanted) return { kind: 'unchanged', target: record.target };
+    return { kind: 'update', target: record.target, importFile: record.importFile, wanted };
   }
 
   if (config.runtimes.includes(RUNTIME_NAME)) {
@@ -144,6 +164,7 @@ export async function install(o: ConfigureOptions): Promise<ConfigChange> {
       { details: { file: layout.config } },
     );
   }
+  if (target !== layout.config) await refuseSymlink(files, target);
   const before = target === layout.config ? Buffer.from(configText, 'utf8') : await files.read(target);
   const baseText = before?.toString('utf8') ?? configText;
   if (target !== layout.config && before !== undefined) {
@@ -162,32 +183,60 @@ export async function install(o: ConfigureOptions): Promise<ConfigChange> {
     }
   }
   const edited = withImport(baseText, importFile, target);
-
   const backup = before === undefined ? undefined : target + BACKUP_SUFFIX;
-  const rec: InstallRecord = {
+  return {
+    kind: 'fresh',
     target,
     importFile,
-    existed: before !== undefined,
-    ...(backup === undefined || before === undefined ? {} : { backup, backupSha256: sha256(before) }),
+    wanted,
+    edited,
+    ...(before === undefined ? {} : { before }),
+    record: {
+      target,
+      importFile,
+      existed: before !== undefined,
+      ...(backup === undefined || before === undefined ? {} : { backup, backupSha256: sha256(before) }),
+    },
   };
+}
+
+export async function applyInstall(plan: InstallPlan, o: ConfigureOptions): Promise<ConfigChange> {
+  const { files, layout, log } = o;
+  switch (plan.kind) {
+    case 'unchanged':
+      log.info('runtime already configured', { target: plan.target });
+      return { kind: 'unchanged', target: plan.target };
+    case 'update':
+      await files.write(plan.importFile, plan.wanted, { mode: 0o644 });
+      log.info('runtime config updated', { importFile: plan.importFile });
+      return { kind: 'updated', target: plan.target, importFile: plan.importFile };
+    case 'fresh':
+      break;
+  }
+  const { target, importFile, before, record } = plan;
+  const backup = record.backup;
   const undo: Array<() => Promise<void>> = [];
   try {
     if (backup !== undefined && before !== undefined) {
       await files.write(backup, before, { like: target });
       undo.push(() => files.remove(backup));
     }
-    await files.write(recordFile, JSON.stringify(rec, null, 2) + '\n', { mode: 0o644 });
-    undo.push(() => files.remove(recordFile));
-    await files.write(importFile, wanted, { mode: 0o644 });
+    await files.write(paths(layout).record, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });
+    undo.push(() => files.remove(paths(layout).record));
+    await files.write(importFile, plan.wanted, { mode: 0o644 });
     undo.push(() => files.remove(importFile));
     // The target last: until it imports the runtime file, containerd sees nothing of zeropod.
-    await files.write(target, edited, before === undefined ? { like: layout.config } : { like: target });
+    await files.write(target, plan.edited, before === undefined ? { like: layout.config } : { like: target });
   } catch (err) {
     for (const u of undo.reverse()) await u().catch(() => {});
     throw err;
   }
   log.info('runtime installed', { target, importFile, ...(backup === undefined ? {} : { backup }) });
   return { kind: 'installed', target, importFile, ...(backup === undefined ? {} : { backup }) };
+}
+
+export async function install(o: ConfigureOptions): Promise<ConfigChange> {
+  return applyInstall(await planInstall(o), o);
 }
 
 export async function uninstall(o: ConfigureOptions): Promise<ConfigChange> {

@@ -28,6 +28,14 @@ export class HostFiles {
     }
   }
 
+  async isSymlink(hostPath: string): Promise<boolean> {
+    try {
+      return (await fs.lstat(this.at(hostPath))).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  }
+
   async exists(hostPath: string): Promise<boolean> {
     try {
       await fs.access(this.at(hostPath), constants.F_OK);

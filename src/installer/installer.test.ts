@@ -98,3 +98,26 @@ void test('a host without systemd and without a restart command is refused befor
   );
   assert.equal(await readFile(path.join(root, 'etc/containerd/config.toml'), 'utf8'), 'version = 3\n');
 });
+
+void test('a bad config stops the run before any runtime file is copied', async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'zp-installer-run-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await mkdir(path.join(root, 'etc/containerd'), { recursive: true });
+  await mkdir(path.join(root, 'usr/bin'), { recursive: true });
+  await writeFile(path.join(root, 'usr/bin/containerd'), '');
+  await writeFile(path.join(root, 'etc/containerd/config.toml'), 'version = 3\n[grpc\n');
+  const deps = {
+    run: () => Promise.reject(new Error('nothing may run')),
+    log: silentLogger,
+    selfDist: '/x',
+    execPath: '/x',
+  };
+  await assert.rejects(
+    runInstaller(compileOptions(['--host-root', root, '--restart-command', 'ctl restart']), deps),
+    (e: unknown) =>
+      e instanceof ZeropodError &&
+      e.code === ErrorCode.InvalidArgument &&
+      /not valid TOML at line 2/.test(e.message),
+  );
+  await assert.rejects(readFile(path.join(root, 'opt/zeropod/.zeropod-files')), /ENOENT/);
+});

@@ -8,7 +8,13 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../base/index.ts';
-import { install, uninstall, type ConfigChange, type ConfigureOptions } from './configure.ts';
+import {
+  applyInstall,
+  planInstall,
+  uninstall,
+  type ConfigChange,
+  type ConfigureOptions,
+} from './configure.ts';
 import { HostFiles } from './host-files.ts';
 import type { InstallerOptions } from './options.ts';
 import { chooseRestart, restartContainerd, type RunTool } from './restart.ts';
@@ -63,6 +69,8 @@ export async function runInstaller(o: InstallerOptions, deps: InstallerDeps): Pr
   const report: InstallerReport = { config: { kind: 'not-installed' } };
 
   if (o.action === 'install') {
+    // Every check of the config first: a bad config stops the run before a file is copied.
+    const plan = await planInstall(configure);
     if (o.copyRuntime) {
       const dist = o.sources.dist ?? deps.selfDist;
       const r = await copyRuntime({
@@ -81,7 +89,7 @@ export async function runInstaller(o: InstallerOptions, deps: InstallerDeps): Pr
       });
       report.runtimeFiles = { written: r.written.length, unchanged: r.unchanged };
     }
-    report.config = await install(configure);
+    report.config = await applyInstall(plan, configure);
   } else {
     report.config = await uninstall(configure);
   }
