@@ -31,7 +31,7 @@ try {
   for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.includes('containerd-shim-zeropod-v2') && cmd.includes('/tmp/zp-real'))
+      if (cmd.includes('containerd-shim-zeropod-v2') && cmd.includes('/tmp/zpo/'))
         console.log(`shim pid ${p} exe ${readlinkSync(`/proc/${p}/exe`)}`);
     } catch {
       // gone

@@ -11,18 +11,22 @@ P=$(cd "$(dirname "$0")/.." && pwd)
 W=/tmp/zp-real
 A=$W/containerd.sock
 if [ -f $W/pid ]; then kill "$(cat $W/pid)" 2>/dev/null || true; sleep 1; fi
-rm -rf $W; mkdir -p $W/etc/containerd $W/root $W/state
+rm -rf $W /tmp/zpo; mkdir -p $W/etc/containerd $W/root $W/state
 # The copy: zeropod's table dropped, root/state/sockets moved under $W.
 awk '/runtimes\.zeropod\]/{skip=1; next} skip && /^[[:space:]]*\[/{skip=0} !skip' /etc/containerd/config.toml |
   sed -e "s|\"/var/lib/containerd\"|\"$W/root\"|" -e "s|\"/run/containerd\"|\"$W/state\"|" -e "s|/run/containerd/containerd.sock|$A|" \
   >$W/etc/containerd/config.toml
+# Like a host without Debian's nodejs packages: /usr/share/nodejs hidden from this containerd, its
+# shims and the checks of the copied node (Debian's own node aborts there; the copy must not).
+export HIDE_NODEJS="mount -t tmpfs -o ro,size=4k none /usr/share/nodejs &&"
 cat >$W/ctl.sh <<CTL
 #!/usr/bin/env bash
 # start | stop | restart the second containerd on the copied config.
 set -euo pipefail
 stop() { [ -f $W/pid ] || return 0; kill -TERM "\$(cat $W/pid)" 2>/dev/null || true; for _ in \$(seq 100); do kill -0 "\$(cat $W/pid)" 2>/dev/null || break; sleep 0.05; done; rm -f $W/pid; }
 start() {
-  ZEROPOD_SHIM_GROUPING=pod ZEROPOD_SHIM_RUN_DIR=$W/run-zeropod setsid containerd --config $W/etc/containerd/config.toml >>$W/containerd.log 2>&1 </dev/null &
+  ZEROPOD_SHIM_GROUPING=pod ZEROPOD_SHIM_RUN_DIR=$W/run-zeropod setsid unshare -m --propagation private \\
+    sh -c "$HIDE_NODEJS exec containerd --config $W/etc/containerd/config.toml" >>$W/containerd.log 2>&1 </dev/null &
   echo \$! >$W/pid
   for _ in \$(seq 100); do [ -S $A ] && return 0; sleep 0.05; done; echo "containerd did not start" >&2; return 1
 }
@@ -37,23 +41,25 @@ ctr -a $A -n k8s.io images import --no-unpack /images/nginx-*.tar >/dev/null
 echo "== before: CRI runtime handlers"; containerd --config $W/etc/containerd/config.toml config dump | grep -n 'runtimes\.' || true
 
 echo "== install"
-run() { node "$P/dist/zeropod-installer.mjs" --config $W/etc/containerd/config.toml --opt-dir $W/opt/zeropod --patchelf "${PATCHELF:-$P/.cache/patchelf}" --restart-command "$W/ctl.sh restart" "$@"; }
+run() { node "$P/dist/zeropod-installer.mjs" --config $W/etc/containerd/config.toml --opt-dir /tmp/zpo --patchelf "${PATCHELF:-$P/.cache/patchelf}" --restart-command "$W/ctl.sh restart" "$@"; }
 t0=$(date +%s%N); run 2>$W/install1.log; echo "install took $(( ($(date +%s%N)-t0)/1000000 )) ms"
 echo "pid after install: $(cat $W/pid)"
 diff $W/original.toml $W/etc/containerd/config.toml || true
 cat $W/etc/containerd/zeropod-runtime.toml
 echo "== containerd's merged view"; containerd --config $W/etc/containerd/config.toml config dump | grep -A8 'runtimes.zeropod\]'
-du -sh $W/opt/zeropod; ls $W/opt/zeropod/bin $W/opt/zeropod/lib | head -40
+du -sh /tmp/zpo; ls /tmp/zpo/bin /tmp/zpo/lib | head -40
 echo "== the copied runtime runs on its own loader and libraries"
-$W/opt/zeropod/bin/node -e "const m=require('fs').readFileSync('/proc/self/maps','utf8').split('\\n').map(l=>l.split(/\\s+/)[5]).filter(f=>f&&f.includes('.so'));console.log('libraries loaded from', [...new Set(m.map(f=>require('path').dirname(f)))].join(', '))"
-$W/opt/zeropod/bin/node -e "console.log('node', process.version, process.execPath); const k = require('$W/opt/zeropod/lib/zeropod/node_modules/koffi'); console.log('koffi', k.version)"
-$W/opt/zeropod/bin/criu --version; $W/opt/zeropod/bin/criu check
-env -i $W/opt/zeropod/bin/containerd-shim-zeropod-v2 -v
+hidden() { unshare -m --propagation private sh -c "$HIDE_NODEJS \"\$@\"" hidden "$@"; }
+hidden sh -c 'ls /usr/share/nodejs | wc -l; node -e 0 2>/dev/null && { echo "FAIL: /usr/share/nodejs not hidden"; exit 1; } || echo "Debian node without /usr/share/nodejs: aborts (as expected)"'
+hidden /tmp/zpo/bin/node -e "const m=require('fs').readFileSync('/proc/self/maps','utf8').split('\\n').map(l=>l.split(/\\s+/)[5]).filter(f=>f&&f.includes('.so'));console.log('libraries loaded from', [...new Set(m.map(f=>require('path').dirname(f)))].join(', '))"
+hidden /tmp/zpo/bin/node -e "console.log('node', process.version, process.execPath); const k = require('/tmp/zpo/lib/zeropod/node_modules/koffi'); console.log('koffi', k.version)"
+/tmp/zpo/bin/criu --version; /tmp/zpo/bin/criu check
+hidden env -i /tmp/zpo/bin/containerd-shim-zeropod-v2 -v
 
 echo "== install again"
-pid1=$(cat $W/pid); s1=$(cd $W && find etc opt -type f -exec sha256sum {} + | sort | sha256sum)
+pid1=$(cat $W/pid); s1=$(cd $W && find etc /tmp/zpo -type f -exec sha256sum {} + | sort | sha256sum)
 run 2>$W/install2.log
-s2=$(cd $W && find etc opt -type f -exec sha256sum {} + | sort | sha256sum)
+s2=$(cd $W && find etc /tmp/zpo -type f -exec sha256sum {} + | sort | sha256sum)
 [ "$s1" = "$s2" ] && echo "second install: no file changed" || { echo "FAIL: the second install changed files"; exit 1; }
 [ "$pid1" = "$(cat $W/pid)" ] && echo "second install: containerd not restarted" || { echo "FAIL: the second install restarted containerd"; exit 1; }
 
@@ -63,7 +69,7 @@ cd "$P" && node --import tsx scripts/installer-check-pod.ts "unix://$A" || { ech
 echo "== uninstall"
 run --uninstall 2>$W/uninstall.log
 cmp $W/original.toml $W/etc/containerd/config.toml && echo "config restored byte for byte" || { echo "FAIL: config not restored"; exit 1; }
-ls -A $W/etc/containerd; [ -e $W/opt/zeropod ] && { echo "FAIL: $W/opt/zeropod left behind"; exit 1; }; echo "runtime files removed"
+ls -A $W/etc/containerd; [ -e /tmp/zpo ] && { echo "FAIL: /tmp/zpo left behind"; exit 1; }; echo "runtime files removed"
 if containerd --config $W/etc/containerd/config.toml config dump | grep -q 'runtimes.zeropod'; then echo "FAIL: containerd still knows zeropod"; exit 1; fi
 echo "containerd no longer knows zeropod"
 $W/ctl.sh stop

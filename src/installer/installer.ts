@@ -79,6 +79,7 @@ export async function runInstaller(o: InstallerOptions, deps: InstallerDeps): Pr
         sources: {
           node: o.sources.node ?? deps.execPath,
           criu: o.sources.criu ?? onPath('criu'),
+          nft: o.sources.nft ?? onPath('nft'),
           dist,
           nodeModules: path.join(path.dirname(dist), 'node_modules'),
         },

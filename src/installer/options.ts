@@ -14,7 +14,8 @@ export const USAGE = `usage: zeropod-installer [--uninstall] [options]
   --opt-dir PATH                 where the runtime goes on the host (default /opt/zeropod)
   --skip-runtime-copy            leave the runtime files alone (they are in place already)
   --runtime-path PATH            the shim containerd runs (default <opt-dir>/bin/${SHIM_BINARY})
-  --node PATH --criu PATH --bundle-dir DIR --patchelf PATH   what to copy (default: this installer's own)
+  --node PATH --criu PATH --nft PATH --bundle-dir DIR --patchelf PATH
+                                 what to copy (default: this installer's node and bundle, criu and nft on PATH)
   --restart-command "CMD ARGS"   restarts containerd (default: systemctl where the host runs systemd)
   --systemctl PATH               the systemctl to use (default systemctl)
   --no-restart                   do not restart containerd
@@ -28,7 +29,7 @@ export interface InstallerOptions {
   optDir: string;
   runtimePath: string;
   copyRuntime: boolean;
-  sources: { node?: string; criu?: string; dist?: string; patchelf?: string };
+  sources: { node?: string; criu?: string; nft?: string; dist?: string; patchelf?: string };
   restartCommand?: string[];
   systemctl?: string;
   noRestart: boolean;
@@ -59,6 +60,7 @@ export function compileOptions(argv: string[]): InstallerOptions {
         'runtime-path': { type: 'string' },
         node: { type: 'string' },
         criu: { type: 'string' },
+        nft: { type: 'string' },
         'bundle-dir': { type: 'string' },
         patchelf: { type: 'string' },
         'restart-command': { type: 'string' },
@@ -104,6 +106,7 @@ export function compileOptions(argv: string[]): InstallerOptions {
   const containerdBinary = absolute(values['containerd-binary'], '--containerd-binary');
   const node = absolute(values.node, '--node');
   const criu = absolute(values.criu, '--criu');
+  const nft = absolute(values.nft, '--nft');
   const dist = absolute(values['bundle-dir'], '--bundle-dir');
   return {
     action: values.uninstall === true ? 'uninstall' : 'install',
@@ -116,6 +119,7 @@ export function compileOptions(argv: string[]): InstallerOptions {
     sources: {
       ...(node === undefined ? {} : { node }),
       ...(criu === undefined ? {} : { criu }),
+      ...(nft === undefined ? {} : { nft }),
       ...(dist === undefined ? {} : { dist }),
       ...(values.patchelf === undefined ? {} : { patchelf: values.patchelf }),
     },

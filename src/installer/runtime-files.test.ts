@@ -59,9 +59,14 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }) {
   };
   await w('usr/bin/node', 'ELF node');
   await w('usr/sbin/criu', 'ELF criu');
+  await w('usr/sbin/nft', 'ELF nft');
   await w('lib/libc.so.6', 'libc');
   await w('lib/libnet.so.1', 'libnet');
   await w('lib/ld-linux-x86-64.so.2', 'loader');
+  // Like Debian's libnode: an externalized builtin read from another package's file at start.
+  const builtin = path.join(src, 'usr/share/nodejs/undici/undici-fetch.js');
+  await w('usr/share/nodejs/undici/undici-fetch.js', '// undici');
+  await w('lib/libnode.so.1', `ELF\0${builtin}\0NODE_SHARED_BUILTIN_UNDICI_UNDICI_PATH=${builtin}\0`);
   await w('dist/containerd-shim-zeropod-v2.mjs', '// bundle');
   await w('dist/chunks/start-abc.mjs', '// chunk');
   await symlink('containerd-shim-zeropod-v2.mjs', path.join(src, 'dist/zeropod-installer'));
@@ -75,7 +80,12 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }) {
     calls.push(argv.join(' '));
     const lib = (n: string) => `\t${n} => ${src}/lib/${n} (0x1)`;
     if (argv[0] === 'ldd') {
-      const extra = argv[1]?.endsWith('criu') === true ? [lib('libnet.so.1')] : [];
+      const extra =
+        argv[1]?.endsWith('criu') === true
+          ? [lib('libnet.so.1')]
+          : argv[1]?.endsWith('node') === true
+            ? [lib('libnode.so.1')]
+            : [];
       return {
         code: 0,
         stdout: [
@@ -101,6 +111,7 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }) {
     sources: {
       node: `${src}/usr/bin/node`,
       criu: `${src}/usr/sbin/criu`,
+      nft: `${src}/usr/sbin/nft`,
       dist: `${src}/dist`,
       nodeModules: `${src}/node_modules`,
     },
@@ -119,8 +130,16 @@ void test('copies node, criu, their closure, the bundle and koffi; binaries patc
     'ld-linux-x86-64.so.2',
     'libc.so.6',
     'libnet.so.1',
+    'libnode.so.1',
     'zeropod',
   ]);
+  // The builtin is copied beside the runtime and libnode's C string points there.
+  assert.equal(await readFile(path.join(opt, 'js/undici-fetch.js'), 'utf8'), '// undici');
+  const libnode = await readFile(path.join(opt, 'lib/libnode.so.1'), 'latin1');
+  assert.match(
+    libnode,
+    /^ELF\0\/opt\/zeropod\/js\/undici-fetch\.js\0+NODE_SHARED_BUILTIN_UNDICI_UNDICI_PATH=\//,
+  );
   assert.equal(
     await readFile(path.join(opt, 'bin/node'), 'utf8'),
     'ELF node [patched --set-interpreter /opt/zeropod/lib/ld-linux-x86-64.so.2 --force-rpath --set-rpath $ORIGIN/../lib]',
@@ -128,6 +147,10 @@ void test('copies node, criu, their closure, the bundle and koffi; binaries patc
   assert.match(
     await readFile(path.join(opt, 'bin/criu'), 'utf8'),
     /^ELF criu \[patched --set-interpreter \/opt\/zeropod\/lib\/ld-linux-x86-64\.so\.2/,
+  );
+  assert.match(
+    await readFile(path.join(opt, 'bin/nft'), 'utf8'),
+    /^ELF nft \[patched --set-interpreter \/opt\/zeropod\/lib\/ld-linux-x86-64\.so\.2/,
   );
   assert.equal((await stat(path.join(opt, 'bin/node'))).mode & 0o777, 0o755);
   assert.equal(await readFile(path.join(opt, 'lib/zeropod/dist/chunks/start-abc.mjs'), 'utf8'), '// chunk');
@@ -193,4 +216,14 @@ void test('a missing source or tool is named with what is expected, and nothing 
     );
     await assert.rejects(stat(opt), /ENOENT/);
   });
+});
+
+void test('an opt dir too long for the builtin paths is refused before anything is written', async (t) => {
+  const { o, src } = await setup(t);
+  const long = `/opt/${'z'.repeat(src.length + 40)}`;
+  await assert.rejects(
+    copyRuntime({ ...o, optDir: long }),
+    /cannot point libnode\.so\.1 at .*: longer than .*; expected a shorter --opt-dir/,
+  );
+  await assert.rejects(stat(o.files.at('/opt')), /ENOENT/);
 });

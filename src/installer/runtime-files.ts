@@ -3,13 +3,15 @@
  * /opt/zeropod), without touching the host's own packages:
  *
  *   bin/containerd-shim-zeropod-v2   sh wrapper: our bin/ first on PATH, then the bundle's launcher
- *   bin/node, bin/criu               the ELF binaries, patched to load their libraries from lib/
+ *   bin/node, bin/criu, bin/nft      the ELF binaries, patched to load their libraries from lib/
  *                                    through our own dynamic loader (a host with an older glibc
  *                                    cannot run them otherwise; LD_LIBRARY_PATH would leak into
  *                                    every child, runc included)
- *   lib/*.so*                        the ldd closure of node, criu and koffi's native module
+ *   lib/*.so*                        the ldd closure of node, criu, nft and koffi's native module
  *   lib/zeropod/dist                 the bundle (dist/)
  *   lib/zeropod/node_modules         koffi and its linux-x64 native package
+ *   js/                              builtins Debian's libnode reads from other packages' files
+ *                                    (see node-builtins.ts); libnode's copy points at these
  *   .zeropod-files                   what this step wrote, for removal
  *
  * Each file is written atomically and only when its bytes differ: running it twice changes nothing,
@@ -17,10 +19,12 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { failedPrecondition, notFound, type Logger } from '../base/index.ts';
 import type { HostFiles } from './host-files.ts';
 import { lddClosure } from './ldd.ts';
+import { externalizedBuiltins, relocateCStrings } from './node-builtins.ts';
 import type { RunTool } from './restart.ts';
 import { SHIM_BINARY } from './runtime-config.ts';
 
@@ -32,6 +36,8 @@ export interface RuntimeSources {
   /** A node_modules directory holding koffi and @koromix/koffi-linux-x64. */
   nodeModules: string;
   criu: string;
+  /** nftables' CLI: the shim holds connections with nft rules while a container wakes. */
+  nft: string;
 }
 
 export interface CopyRuntimeOptions {
@@ -76,7 +82,7 @@ const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 export function shimWrapper(optDir: string): string {
   return [
     '#!/bin/sh',
-    '# containerd-shim-zeropod-v2 as installed by zeropod-installer: our node and criu come first on PATH.',
+    '# containerd-shim-zeropod-v2 as installed by zeropod-installer: our node, criu and nft come first on PATH.',
     `PATH=${optDir}/bin:$PATH`,
     'export PATH',
     `exec ${optDir}/lib/zeropod/dist/${SHIM_BINARY} "$@"`,
@@ -90,6 +96,7 @@ export async function copyRuntime(o: CopyRuntimeOptions): Promise<CopyResult> {
   const koffiNode = path.join(s.nodeModules, KOFFI_NATIVE, 'linux_x64', 'koffi.node');
   await requireFile(s.node, 'node', 'the Node.js binary the shim runs on (--node PATH)');
   await requireFile(s.criu, 'criu', 'CRIU 4.2 or newer (--criu PATH)');
+  await requireFile(s.nft, 'nft', 'the nftables command line (--nft PATH)');
   await requireFile(
     path.join(s.dist, `${SHIM_BINARY}.mjs`),
     'the shim bundle',
@@ -117,7 +124,7 @@ export async function copyRuntime(o: CopyRuntimeOptions): Promise<CopyResult> {
   // The library closure of everything that runs on the host.
   const libs = new Map<string, string>();
   let interpreter: string | undefined;
-  for (const bin of [s.node, s.criu, koffiNode]) {
+  for (const bin of [s.node, s.criu, s.nft, koffiNode]) {
     const c = await lddClosure(run, bin, signal);
     for (const [name, file] of c.libs) if (!libs.has(name)) libs.set(name, file);
     interpreter ??= c.interpreter;
@@ -141,11 +148,9 @@ export async function copyRuntime(o: CopyRuntimeOptions): Promise<CopyResult> {
     await fs.chmod(files.at(dest), mode);
     written.push(rel);
   };
+  // patchelf works on a copy in the installer's own temp dir, never on the host.
   const patched = async (src: string, name: string): Promise<Buffer> => {
-    const tmpDir = await fs.mkdtemp(path.join(files.at(optDir), `.${name}-`)).catch(async () => {
-      await fs.mkdir(files.at(optDir), { recursive: true });
-      return fs.mkdtemp(path.join(files.at(optDir), `.${name}-`));
-    });
+    const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), `zeropod-${name}-`));
     try {
       const tmp = path.join(tmpDir, name);
       await fs.copyFile(src, tmp);
@@ -170,10 +175,41 @@ export async function copyRuntime(o: CopyRuntimeOptions): Promise<CopyResult> {
     }
   };
 
+  // Everything computed before the first write: a failure here leaves the host as it was.
+  const libData = new Map<string, Buffer>();
   for (const [name, file] of [...libs, [loader, interpreter] as const])
-    await place(`lib/${name}`, await fs.readFile(file), 0o755);
-  await place('bin/node', await patched(s.node, 'node'), 0o755);
-  await place('bin/criu', await patched(s.criu, 'criu'), 0o755);
+    libData.set(name, await fs.readFile(file));
+  const nodeData = await patched(s.node, 'node');
+  const criuData = await patched(s.criu, 'criu');
+  const nftData = await patched(s.nft, 'nft');
+  // Builtins node reads from other packages' files: copied into js/, the constants pointed there.
+  const moves = new Map<string, string>();
+  for (const data of [nodeData, ...libData.values()]) {
+    for (const from of externalizedBuiltins(data)) {
+      if (moves.has(from)) continue;
+      const taken = new Set([...moves.values()].map((p) => path.basename(p)));
+      const base = path.basename(from);
+      moves.set(from, `${optDir}/js/${taken.has(base) ? `${moves.size}-${base}` : base}`);
+    }
+  }
+  const staged: Array<[string, Buffer, number]> = [];
+  for (const [from, to] of moves) {
+    await requireFile(
+      from,
+      `the builtin ${from} that node loads at start`,
+      'the package that provides it installed where node came from',
+    );
+    staged.push([path.relative(optDir, to), await fs.readFile(from), 0o644]);
+  }
+  const relocated = (data: Buffer, name: string) =>
+    externalizedBuiltins(data).length === 0 ? data : relocateCStrings(data, moves, name);
+  for (const [name, data] of libData) staged.push([`lib/${name}`, relocated(data, name), 0o755]);
+  staged.push(
+    ['bin/node', relocated(nodeData, s.node), 0o755],
+    ['bin/criu', criuData, 0o755],
+    ['bin/nft', nftData, 0o755],
+  );
+  for (const [rel, data, mode] of staged) await place(rel, data, mode);
   const trees: Array<[string, string]> = [
     [s.dist, 'lib/zeropod/dist'],
     [path.join(s.nodeModules, 'koffi'), 'lib/zeropod/node_modules/koffi'],
@@ -211,7 +247,7 @@ export async function copyRuntime(o: CopyRuntimeOptions): Promise<CopyResult> {
     await place(`lib/zeropod/node_modules/${KOFFI_NATIVE}/${f}`, await fs.readFile(src), 0o644);
   }
   await place(`bin/${SHIM_BINARY}`, Buffer.from(shimWrapper(optDir)), 0o755);
-  await place(MANIFEST, Buffer.from(['bin', 'lib'].join('\n') + '\n'), 0o644);
+  await place(MANIFEST, Buffer.from(['bin', 'lib', 'js'].join('\n') + '\n'), 0o644);
   log.info('runtime files in place', { optDir, written: written.length, unchanged });
   return { shim: `${optDir}/bin/${SHIM_BINARY}`, written, unchanged };
 }
