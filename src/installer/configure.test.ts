@@ -177,8 +177,37 @@ void test('k3s: a template the user wrote is backed up, edited and restored byte
   assert.equal(await readFile(h.file(tmplPath), 'utf8'), mine);
 });
 
-void test('k3s: a template with Go template actions is refused and nothing changes', async (t) => {
+void test('k3s: a Go template ({{ template "base" . }}) gets the imports line at its top, restored byte for byte', async (t) => {
   const h = await host(t, 'k3s', await fixture('k3s-v3.toml'));
+  const tmplPath = '/var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl';
+  const mine =
+    '{{ template "base" . }}\n\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.gvisor]\n  runtime_type = "io.containerd.runsc.v1"\n';
+  await writeFile(h.file(tmplPath), mine);
+  assert.equal((await install(h.o)).kind, 'installed');
+  const importLine = 'imports = [ "/var/lib/rancher/k3s/agent/etc/containerd/zeropod-runtime.toml" ]\n';
+  assert.equal(await readFile(h.file(tmplPath), 'utf8'), importLine + mine);
+  // What k3s would render: the line, then the base config, then the rest; valid TOML that imports us.
+  const rendered = (await readFile(h.file(tmplPath), 'utf8')).replace(
+    '{{ template "base" . }}',
+    await fixture('k3s-v3.toml'),
+  );
+  assert.deepEqual(compileContainerdConfig(rendered, 'rendered').imports, [
+    '/var/lib/rancher/k3s/agent/etc/containerd/zeropod-runtime.toml',
+  ]);
+  assert.equal((await install(h.o)).kind, 'unchanged');
+  await uninstall(h.o);
+  assert.equal(await readFile(h.file(tmplPath), 'utf8'), mine);
+});
+
+void test('k3s: a Go template whose config already has imports is refused and nothing changes', async (t) => {
+  const h = await host(
+    t,
+    'k3s',
+    (await fixture('k3s-v3.toml')).replace(
+      'version = 3\n',
+      'version = 3\nimports = ["/etc/k3s-extra.toml"]\n',
+    ),
+  );
   await writeFile(
     h.file('/var/lib/rancher/k3s/agent/etc/containerd/config-v3.toml.tmpl'),
     '{{ template "base" . }}\n',
@@ -187,7 +216,7 @@ void test('k3s: a template with Go template actions is refused and nothing chang
   await rejectsWith(
     install(h.o),
     ErrorCode.FailedPrecondition,
-    /config-v3\.toml\.tmpl is a Go template .* add "\/var\/lib\/rancher\/k3s\/agent\/etc\/containerd\/zeropod-runtime\.toml" to its top-level imports by hand/,
+    /config-v3\.toml\.tmpl is a Go template whose config already has imports, .* add "\/var\/lib\/rancher\/k3s\/agent\/etc\/containerd\/zeropod-runtime\.toml" to those imports by hand/,
   );
   assert.deepEqual(await snapshot(h.root), before);
 });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { failedPrecondition, invalidArgument, notFound, type Logger } from '../base/index.ts';
 import { compileContainerdConfig, type ContainerdConfig } from './containerd-config.ts';
 import { withImport } from './edit-imports.ts';
+import { isGoTemplate, templateImports, withTemplateImport } from './go-template.ts';
 import type { FlavorLayout } from './flavor.ts';
 import { sha256, type HostFiles } from './host-files.ts';
 import { renderRuntimeConfig, RUNTIME_NAME } from './runtime-config.ts';
@@ -142,10 +143,13 @@ export async function planInstall(o: ConfigureOptions): Promise<InstallPlan> {
   if (record !== undefined) {
     // Installed before: the target must still import our file; only the runtime file may be stale.
     const current = (await files.read(record.target))?.toString('utf8');
-    if (
-      current === undefined ||
-      !compileContainerdConfig(current, record.target).imports.includes(record.importFile)
-    ) {
+    const imports =
+      current === undefined
+        ? []
+        : isGoTemplate(current)
+          ? templateImports(current, record.target)
+          : compileContainerdConfig(current, record.target).imports;
+    if (!imports.includes(record.importFile)) {
       throw failedPrecondition(
         `${record.target} no longer imports ${record.importFile} although ${recordFile} says zeropod was installed; ` +
           'expected the installed config: run `zeropod-installer --uninstall` (restores the backup) and install again',
@@ -167,22 +171,20 @@ export async function planInstall(o: ConfigureOptions): Promise<InstallPlan> {
   if (target !== layout.config) await refuseSymlink(files, target);
   const before = target === layout.config ? Buffer.from(configText, 'utf8') : await files.read(target);
   const baseText = before?.toString('utf8') ?? configText;
-  if (target !== layout.config && before !== undefined) {
-    if (baseText.includes('{{')) {
-      throw failedPrecondition(
-        `${target} is a Go template with actions ({{ ... }}), which the installer does not edit; ` +
-          `expected plain TOML there: add "${importFile}" to its top-level imports by hand`,
-        { details: { file: target } },
-      );
+  let edited: string;
+  if (target !== layout.config && before !== undefined && isGoTemplate(baseText)) {
+    edited = withTemplateImport(baseText, importFile, config.imports, target);
+  } else {
+    if (target !== layout.config && before !== undefined) {
+      if (compileContainerdConfig(baseText, target).runtimes.includes(RUNTIME_NAME)) {
+        throw failedPrecondition(
+          `${target} already defines the CRI runtime "${RUNTIME_NAME}"; expected no such runtime`,
+          { details: { file: target } },
+        );
+      }
     }
-    if (compileContainerdConfig(baseText, target).runtimes.includes(RUNTIME_NAME)) {
-      throw failedPrecondition(
-        `${target} already defines the CRI runtime "${RUNTIME_NAME}"; expected no such runtime`,
-        { details: { file: target } },
-      );
-    }
+    edited = withImport(baseText, importFile, target);
   }
-  const edited = withImport(baseText, importFile, target);
   const backup = before === undefined ? undefined : target + BACKUP_SUFFIX;
   return {
     kind: 'fresh',
