@@ -2,10 +2,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { codeOf, createLogger, describeError, ErrorCode } from '../base/index.ts';
-import { compileOptions, runInstaller, runTool } from '../installer/index.ts';
+import { compileOptions, runInstaller, runTool, USAGE } from '../installer/index.ts';
 
 async function main(): Promise<void> {
   const options = compileOptions(process.argv.slice(2));
+  if (options.action === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
   const log = createLogger({ fields: { component: 'zeropod-installer' } });
   const report = await runInstaller(options, {
     run: runTool,

@@ -1,6 +1,7 @@
 /** The `zeropod` command line: one subcommand per folder. */
 export {
   compileDoctorOptions,
+  DOCTOR_USAGE,
   runDoctor,
   realDoctorDeps,
   renderFindings,

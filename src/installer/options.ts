@@ -22,7 +22,7 @@ export const USAGE = `usage: zeropod-installer [--uninstall] [options]
   --timeout SECONDS              bound for the whole run (default 120)`;
 
 export interface InstallerOptions {
-  action: 'install' | 'uninstall';
+  action: 'install' | 'uninstall' | 'help';
   layout: FlavorLayout;
   containerdBinary?: string;
   hostRoot: string;
@@ -51,6 +51,7 @@ export function compileOptions(argv: string[]): InstallerOptions {
       strict: true,
       options: {
         uninstall: { type: 'boolean' },
+        help: { type: 'boolean' },
         flavor: { type: 'string' },
         config: { type: 'string' },
         'containerd-binary': { type: 'string' },
@@ -70,7 +71,7 @@ export function compileOptions(argv: string[]): InstallerOptions {
       },
     }));
   } catch (err) {
-    throw invalidArgument(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`, { cause: err });
+    throw invalidArgument('bad flags (zeropod-installer --help lists them)', { cause: err });
   }
   const flavor = values.flavor ?? 'containerd';
   if (!(FLAVORS as readonly string[]).includes(flavor)) {
@@ -109,7 +110,7 @@ export function compileOptions(argv: string[]): InstallerOptions {
   const nft = absolute(values.nft, '--nft');
   const dist = absolute(values['bundle-dir'], '--bundle-dir');
   return {
-    action: values.uninstall === true ? 'uninstall' : 'install',
+    action: values.help === true ? 'help' : values.uninstall === true ? 'uninstall' : 'install',
     layout,
     ...(containerdBinary === undefined ? {} : { containerdBinary }),
     hostRoot: absolute(values['host-root'], '--host-root') ?? '/',

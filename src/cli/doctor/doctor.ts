@@ -14,6 +14,9 @@ import { checkCriu, realCriu, type CriuProbe } from './criu.ts';
 import type { Finding } from './finding.ts';
 import { checkKernel } from './kernel.ts';
 
+export const DOCTOR_USAGE =
+  'usage: zeropod doctor [--flavor containerd|k3s|rke2] [--config PATH] [--host-root DIR] [--criu PATH] [--json]';
+
 export interface DoctorOptions {
   hostRoot: string;
   layout: FlavorLayout;
@@ -36,10 +39,7 @@ export function compileDoctorOptions(argv: string[]): DoctorOptions {
       },
     }));
   } catch (err) {
-    throw invalidArgument(
-      `${err instanceof Error ? err.message : String(err)}\nusage: zeropod doctor [--flavor containerd|k3s|rke2] [--config PATH] [--host-root DIR] [--criu PATH] [--json]`,
-      { cause: err },
-    );
+    throw invalidArgument('bad flags (zeropod doctor --help lists them)', { cause: err });
   }
   const flavor = values.flavor ?? 'containerd';
   if (!(FLAVORS as readonly string[]).includes(flavor))

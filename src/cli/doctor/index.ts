@@ -1,6 +1,7 @@
 /** `zeropod doctor`: is this node ready for zeropod, and how to fix what is not. */
 export {
   compileDoctorOptions,
+  DOCTOR_USAGE,
   runDoctor,
   realDoctorDeps,
   type DoctorOptions,
