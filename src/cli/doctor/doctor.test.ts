@@ -33,6 +33,8 @@ interface HostSpec {
   kernel?: { gz?: string; boot?: string };
   mounts?: string;
   files?: Record<string, string>;
+  /** Executables on the host (default: the shim, runc, nsenter and our nft). */
+  bins?: string[];
 }
 
 async function host(t: { after: (fn: () => Promise<void>) => void }, spec: HostSpec) {
@@ -46,8 +48,15 @@ async function host(t: { after: (fn: () => Promise<void>) => void }, spec: HostS
   if (spec.kernel?.boot !== undefined) await put('/boot/config-6.18.0-test', spec.kernel.boot);
   await put('/proc/mounts', spec.mounts ?? (await data('mounts-unified.txt')));
   for (const [p, body] of Object.entries(spec.files ?? {})) await put(p, body);
-  await put('/opt/zeropod/bin/containerd-shim-zeropod-v2', '#!/bin/sh\n');
-  await chmod(path.join(root, '/opt/zeropod/bin/containerd-shim-zeropod-v2'), 0o755);
+  for (const bin of spec.bins ?? [
+    '/opt/zeropod/bin/containerd-shim-zeropod-v2',
+    '/usr/bin/runc',
+    '/usr/bin/nsenter',
+    '/opt/zeropod/bin/nft',
+  ]) {
+    await put(bin, '#!/bin/sh\n');
+    await chmod(path.join(root, bin), 0o755);
+  }
   return root;
 }
 
@@ -77,6 +86,8 @@ void test('a ready node: every check ok except optional features, which warn wit
   assert.equal(m.get('cgroups')?.detail, 'v2 (unified)');
   assert.equal(m.get('containerd runtime')?.status, 'ok');
   assert.equal(m.get('shim binary')?.detail, '/opt/zeropod/bin/containerd-shim-zeropod-v2');
+  assert.equal(m.get('tool runc')?.detail, '/usr/bin/runc');
+  assert.equal(m.get('tool nft')?.detail, '/opt/zeropod/bin/nft');
   assert.match(
     renderFindings(findings),
     /^WARN  kernel CONFIG_MEM_SOFT_DIRTY: not set in \/proc\/config\.gz\n      fix: a kernel built with/m,
@@ -196,5 +207,27 @@ void test('cgroup layouts from the mount table; bad doctor flags named', async (
   assert.throws(
     () => compileDoctorOptions(['--host-root', 'host']),
     /--host-root must be an absolute path, got "host"/,
+  );
+});
+
+void test('missing runc, nsenter or nft fail with what they are for', async (t) => {
+  const root = await host(t, {
+    kernel: { gz: GOOD_KERNEL },
+    files: { '/etc/containerd/config.toml': RUNTIME_V3 },
+    bins: ['/usr/bin/runc'],
+  });
+  const m = byCheck(await runDoctor(compileDoctorOptions(['--host-root', root]), deps()));
+  assert.equal(m.get('tool runc')?.status, 'ok');
+  assert.deepEqual(m.get('tool nsenter'), {
+    check: 'tool nsenter',
+    status: 'fail',
+    detail: "not found (it enters pods' network namespaces)",
+    fix: 'install util-linux',
+  });
+  const nft = m.get('tool nft');
+  assert.equal(nft?.status, 'fail');
+  assert.match(
+    nft?.status === 'fail' ? nft.fix : '',
+    /install nftables, or let zeropod-installer put nft in \/opt\/zeropod\/bin/,
   );
 });

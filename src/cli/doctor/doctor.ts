@@ -13,6 +13,7 @@ import { checkContainerdRuntime, type ConfigSource } from './containerd-runtime.
 import { checkCriu, realCriu, type CriuProbe } from './criu.ts';
 import type { Finding } from './finding.ts';
 import { checkKernel } from './kernel.ts';
+import { checkTools } from './tools.ts';
 
 export const DOCTOR_USAGE =
   'usage: zeropod doctor [--flavor containerd|k3s|rke2] [--config PATH] [--host-root DIR] [--criu PATH] [--json]';
@@ -101,6 +102,7 @@ export async function runDoctor(o: DoctorOptions, deps: DoctorDeps): Promise<Fin
     ...(await checkKernel({ read: source.read, exists: source.exists, release: deps.release })),
     ...(await checkCriu(deps.criu(criu === 'criu' ? criu : files.at(criu)), criu)),
     ...checkCgroups(mounts),
+    ...(await checkTools(source)),
     ...(await checkContainerdRuntime(source, o.layout)),
   ];
 }
