@@ -3,7 +3,7 @@
  * into `<dir>.partial` and renamed when complete, so a stale or half-built tree is never used.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { internal } from '../../src/base/index.ts';
 import { paths } from './paths.ts';
@@ -38,12 +38,18 @@ export async function ensureRootfs(log: (line: string) => void): Promise<string>
     log(`[rootfs] ${dir} is incomplete: rebuilding it`);
     rmSync(dir, { recursive: true, force: true });
   }
-  // Older recipes and interrupted builds are removed, never used.
+  // Older recipes and interrupted builds are removed, never used; but not while an environment
+  // (started from another checkout, say) still has one as its overlay's lower layer.
+  const inUse = lowerDirsInUse();
   for (const entry of existsSync(paths.cache) ? readdirSync(paths.cache) : []) {
-    if (entry.startsWith('rootfs-') && path.join(paths.cache, entry) !== dir) {
-      log(`[rootfs] removing stale ${entry}`);
-      rmSync(path.join(paths.cache, entry), { recursive: true, force: true });
+    const stale = path.join(paths.cache, entry);
+    if (!entry.startsWith('rootfs-') || stale === dir) continue;
+    if (inUse.has(stale)) {
+      log(`[rootfs] keeping stale ${entry}: a running environment is built on it`);
+      continue;
     }
+    log(`[rootfs] removing stale ${entry}`);
+    rmSync(stale, { recursive: true, force: true });
   }
   const started = performance.now();
   log(`[rootfs] building ${dir} (Debian sid, about a minute)`);
@@ -53,6 +59,25 @@ export async function ensureRootfs(log: (line: string) => void): Promise<string>
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   log(`[rootfs] built in ${secs} s, ${duMiB(dir)} MiB`);
   return dir;
+}
+
+/** Overlay lower directories of every mount namespace on the host (one process looked at per namespace). */
+function lowerDirsInUse(): Set<string> {
+  const seen = new Set<string>();
+  const dirs = new Set<string>();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const ns = readlinkSync(`/proc/${pid}/ns/mnt`);
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      for (const m of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').matchAll(/lowerdir=([^,\s]+)/g)) {
+        for (const d of (m[1] ?? '').split(':')) dirs.add(d);
+      }
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return dirs;
 }
 
 function duMiB(dir: string): number {
