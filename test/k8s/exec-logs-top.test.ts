@@ -10,8 +10,15 @@ import { CLUSTER, containerIdOf, example, kube } from '../../harness/k8s/index.t
 import { KubeFixture } from './fixture.ts';
 
 const f = new KubeFixture('zp-exec-logs');
-before(() => f.setUp());
-after(() => f.tearDown());
+const base = new KubeFixture('zp-exec-logs-runc');
+before(async () => {
+  await f.setUp();
+  await base.setUp();
+});
+after(async () => {
+  await f.tearDown();
+  await base.tearDown();
+});
 
 interface Summary {
   pods: {
@@ -57,4 +64,14 @@ test('exec wakes a sleeping pod; logs span the sleep; usage drops while asleep',
   assert.match(logs, /GET \/after-wake/);
   const restarted = await f.pod('echo-log');
   assert.equal(restarted.status.containerStatuses?.[0]?.restartCount, 0);
+});
+
+test('baseline: exec and logs on the runc RuntimeClass', async () => {
+  await base.apply(example('echo-log', 'runc'));
+  const pod = await base.rollout('echo-log');
+  assert.equal((await httpGetFrom(base.client, pod.status.podIP!, 8080, '/on-runc', 20_000)).status, 404);
+  const out = await kube(['-n', base.namespace, 'exec', pod.metadata.name, '--', 'echo', 'hello from exec']);
+  assert.equal(out.stdout.trim(), 'hello from exec');
+  const logs = (await kube(['-n', base.namespace, 'logs', pod.metadata.name])).stdout;
+  assert.match(logs, /GET \/on-runc/);
 });

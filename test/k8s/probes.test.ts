@@ -11,12 +11,37 @@ import { containerIdOf, example, isReady, kubeJson } from '../../harness/k8s/ind
 import { KubeFixture } from './fixture.ts';
 
 const f = new KubeFixture('zp-probes');
-before(() => f.setUp());
-after(() => f.tearDown());
+const base = new KubeFixture('zp-probes-runc');
+before(async () => {
+  await f.setUp();
+  await base.setUp();
+});
+after(async () => {
+  await f.tearDown();
+  await base.tearDown();
+});
 
-test('kubelet probes neither keep the pod awake nor fail nor wake it', async () => {
+/** Probe failures and what follows them (kills, back-offs) recorded as events on a pod. */
+async function probeTrouble(
+  fixture: KubeFixture,
+  pod: string,
+): Promise<{ reason: string; message: string }[]> {
+  const events = await kubeJson<{ items: { reason: string; message: string }[] }>([
+    '-n',
+    fixture.namespace,
+    'get',
+    'events',
+    '--field-selector',
+    `involvedObject.name=${pod}`,
+  ]);
+  return events.items.filter((e) => ['Unhealthy', 'Killing', 'BackOff'].includes(e.reason));
+}
+
+test('kubelet probes neither keep the pod awake nor fail nor wake it; as on runc, none fails', async () => {
   await f.apply(example('nginx-probes'));
+  await base.apply(example('nginx-probes', 'runc'));
   const pod = await f.rollout('nginx-probe');
+  await base.rollout('nginx-probe');
   const id = containerIdOf(pod, 'nginx');
   await waitForPhase(id, 'scaled-down', 60_000);
   // Four liveness and readiness periods asleep.
@@ -24,17 +49,18 @@ test('kubelet probes neither keep the pod awake nor fail nor wake it', async () 
   const status = await scaledStatus(id);
   assert.equal(status?.phase, 'scaled-down', 'still asleep after four probe periods');
   assert.equal(status?.restores, 0, 'no probe woke it');
-  const now = await f.pod('nginx-probe');
-  assert.ok(isReady(now), 'Ready throughout');
-  assert.equal(now.status.containerStatuses?.[0]?.restartCount, 0, 'no restart counted');
-  const events = await kubeJson<{ items: { reason: string; message: string }[] }>([
-    '-n',
-    f.namespace,
-    'get',
-    'events',
-    '--field-selector',
-    `involvedObject.name=${now.metadata.name}`,
-  ]);
-  const bad = events.items.filter((e) => ['Unhealthy', 'Killing', 'BackOff'].includes(e.reason));
-  assert.deepEqual(bad, [], 'no probe failed');
+  for (const fixture of [f, base]) {
+    const now = await fixture.pod('nginx-probe');
+    assert.ok(isReady(now), `${fixture.namespace}: Ready throughout`);
+    assert.equal(
+      now.status.containerStatuses?.[0]?.restartCount,
+      0,
+      `${fixture.namespace}: no restart counted`,
+    );
+    assert.deepEqual(
+      await probeTrouble(fixture, now.metadata.name),
+      [],
+      `${fixture.namespace}: no probe failed`,
+    );
+  }
 });
