@@ -15,7 +15,15 @@ import {
   type ClientHost,
   waitForPhase,
 } from './net/index.ts';
-import { containerIdOf, example, kube, kubeJson, podOf } from './k8s/index.ts';
+import {
+  containerIdOf,
+  createNamespace,
+  deleteNamespace,
+  example,
+  kube,
+  kubeJson,
+  podOf,
+} from './k8s/index.ts';
 
 const INSIDE = process.env['ZEROPOD_DEMO_INSIDE'] === '1';
 const ms = (n: number) => `${Math.round(n)} ms`;
@@ -35,12 +43,7 @@ const show = async (...args: string[]) => {
 
 /** A namespace with the manifest applied, once every Deployment named has rolled out. */
 async function deploy(namespace: string, manifest: string, deployments: string[]) {
-  await kube(['create', 'namespace', namespace]);
-  for (let i = 0; i < 100; i++) {
-    if ((await kube(['-n', namespace, 'get', 'serviceaccount', 'default'], { check: false })).code === 0)
-      break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await createNamespace(namespace);
   const t = performance.now();
   await kube(['-n', namespace, 'apply', '-f', '-'], { input: manifest });
   for (const d of deployments)
@@ -97,8 +100,7 @@ async function inside(client: ClientHost): Promise<void> {
       `   both asleep; GET http://hits.demo-cascade/cgi-bin/hits (its ClusterIP): ${res.status} "${res.body.trim()}" in ${ms(res.ms)}`,
     );
   }
-  for (const ns of ['demo-runc', 'demo', 'demo-cascade'])
-    await kube(['delete', 'namespace', ns, '--wait=true']);
+  for (const ns of ['demo-runc', 'demo', 'demo-cascade']) await deleteNamespace(ns);
   console.log('\ndone: every namespace deleted.');
 }
 

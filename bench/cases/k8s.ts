@@ -9,7 +9,15 @@
  *     An awake `runc` pod's answer through the Service is reported as a detail.
  */
 import { MARKERS } from '../../harness/images/index.ts';
-import { containerIdOf, example, kube, kubeJson, podOf } from '../../harness/k8s/index.ts';
+import {
+  containerIdOf,
+  createNamespace,
+  deleteNamespace,
+  example,
+  kube,
+  kubeJson,
+  podOf,
+} from '../../harness/k8s/index.ts';
 import { waitForPhase } from '../../harness/net/index.ts';
 import type { Ctx } from '../lib/context.ts';
 import { request } from '../lib/client.ts';
@@ -36,12 +44,8 @@ async function clusterIp(name: string): Promise<string> {
 }
 
 export async function k8sCase(ctx: Pick<Ctx, 'client' | 'runs' | 'results' | 'log'>): Promise<void> {
-  await kube(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true']);
-  await kube(['create', 'namespace', NS]);
-  for (let i = 0; i < 100; i++) {
-    if ((await kube(['-n', NS, 'get', 'serviceaccount', 'default'], { check: false })).code === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await deleteNamespace(NS);
+  await createNamespace(NS);
   const http = { kind: 'http', path: '/', expect: MARKERS.nginx } as const;
   try {
     ctx.log('pod start through kubelet: kubectl apply -> Ready, nginx Deployment, zeropod vs runc');

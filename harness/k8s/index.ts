@@ -7,4 +7,14 @@ export {
   kubectl,
   startCluster,
 } from './cluster.ts';
-export { containerIdOf, example, isReady, kube, kubeJson, podOf, type PodInfo } from './kube.ts';
+export {
+  containerIdOf,
+  createNamespace,
+  deleteNamespace,
+  example,
+  isReady,
+  kube,
+  kubeJson,
+  podOf,
+  type PodInfo,
+} from './kube.ts';

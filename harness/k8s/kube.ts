@@ -78,3 +78,23 @@ export function containerIdOf(pod: PodInfo, container: string): string {
 
 export const isReady = (pod: PodInfo): boolean =>
   pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+/** A new namespace, once its default ServiceAccount exists (pods are refused until then). */
+export async function createNamespace(namespace: string): Promise<void> {
+  await kube(['create', 'namespace', namespace]);
+  for (let i = 0; i < 100; i++) {
+    if ((await kube(['-n', namespace, 'get', 'serviceaccount', 'default'], { check: false })).code === 0)
+      return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw internal(`namespace ${namespace} got no default ServiceAccount within 10 s`);
+}
+
+/** Deletes a namespace and everything in it, its workloads first with a short grace period. */
+export async function deleteNamespace(namespace: string): Promise<void> {
+  // A busybox httpd as PID 1 ignores SIGTERM: each pod would hold the deletion for the default 30 s.
+  await kube(['-n', namespace, 'delete', 'deployment,pod', '--all', '--grace-period=1', '--wait=true'], {
+    check: false,
+  });
+  await kube(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=true', '--timeout=180s']);
+}

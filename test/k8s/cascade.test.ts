@@ -3,7 +3,7 @@
  * app, whose call wakes the database, and the answer carries the database's memory (a counter kept
  * across the sleeps). Then deleting the Deployments leaves no image, mount, process or cgroup behind.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,11 +15,9 @@ import {
   waitForPhase,
 } from '../../harness/net/index.ts';
 import { containerIdOf, example, kube, kubeJson } from '../../harness/k8s/index.ts';
-import { KubeFixture } from './fixture.ts';
+import { fixtures, type KubeFixture } from './fixture.ts';
 
-const f = new KubeFixture('zp-cascade');
-before(() => f.setUp());
-after(() => f.tearDown());
+const [f] = fixtures('zp-cascade') as [KubeFixture];
 
 test('one request wakes the app and, through it, the database; both keep their memory', async () => {
   await f.apply(example('cascade'));

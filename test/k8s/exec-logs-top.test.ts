@@ -3,22 +3,13 @@
  * before and after the sleep, and its resource usage (kubelet's summary API, which metrics-server and
  * `kubectl top` read) drops to about nothing while it sleeps.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { httpGetFrom, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
 import { CLUSTER, containerIdOf, example, kube } from '../../harness/k8s/index.ts';
-import { KubeFixture } from './fixture.ts';
+import { fixtures, type KubeFixture } from './fixture.ts';
 
-const f = new KubeFixture('zp-exec-logs');
-const base = new KubeFixture('zp-exec-logs-runc');
-before(async () => {
-  await f.setUp();
-  await base.setUp();
-});
-after(async () => {
-  await f.tearDown();
-  await base.tearDown();
-});
+const [f, base] = fixtures('zp-exec-logs', 'zp-exec-logs-runc') as [KubeFixture, KubeFixture];
 
 interface Summary {
   pods: {

@@ -1,11 +1,12 @@
 /**
- * Shared set-up for the Kubernetes tier: a namespace per test file (removed with everything in it), a
+ * Shared set-up for the Kubernetes tier: a namespace per fixture (removed with everything in it), a
  * client host on the pod network (routed to ClusterIPs through the node, as any host beside it would
  * be), and waits on what kubectl reports.
  */
 import { execFileSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import { createClientHost, type ClientHost } from '../../harness/net/index.ts';
-import { kube, podOf, type PodInfo } from '../../harness/k8s/index.ts';
+import { createNamespace, deleteNamespace, kube, podOf, type PodInfo } from '../../harness/k8s/index.ts';
 
 export class KubeFixture {
   client!: ClientHost;
@@ -15,23 +16,8 @@ export class KubeFixture {
   }
 
   async setUp(): Promise<void> {
-    await kube([
-      'delete',
-      'namespace',
-      this.namespace,
-      '--ignore-not-found',
-      '--wait=true',
-      '--timeout=120s',
-    ]);
-    await kube(['create', 'namespace', this.namespace]);
-    // Pods start only once the namespace's default ServiceAccount exists.
-    for (let i = 0; i < 100; i++) {
-      if (
-        (await kube(['-n', this.namespace, 'get', 'serviceaccount', 'default'], { check: false })).code === 0
-      )
-        break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await deleteNamespace(this.namespace);
+    await createNamespace(this.namespace);
     this.client = createClientHost();
     execFileSync('ip', ['-n', this.client.name, 'route', 'add', 'default', 'via', '10.88.0.1']);
   }
@@ -52,14 +38,18 @@ export class KubeFixture {
 
   async tearDown(): Promise<void> {
     this.client?.remove();
-    // Workloads first with a short grace period: a busybox httpd as PID 1 ignores SIGTERM, and each
-    // pod would otherwise hold the namespace's deletion for the default 30 s.
-    await kube(
-      ['-n', this.namespace, 'delete', 'deployment,pod', '--all', '--grace-period=1', '--wait=true'],
-      {
-        check: false,
-      },
-    );
-    await kube(['delete', 'namespace', this.namespace, '--wait=true', '--timeout=180s']);
+    await deleteNamespace(this.namespace);
   }
+}
+
+/** One fixture per namespace, set up before the file's tests and torn down after them. */
+export function fixtures(...namespaces: string[]): KubeFixture[] {
+  const all = namespaces.map((n) => new KubeFixture(n));
+  before(async () => {
+    for (const f of all) await f.setUp();
+  });
+  after(async () => {
+    for (const f of all) await f.tearDown();
+  });
+  return all;
 }

@@ -3,23 +3,14 @@
  * 10 s without traffic while Kubernetes keeps seeing it Running and Ready, and a request to its pod IP
  * or to its ClusterIP Service wakes it. The same manifest on `runc` is the baseline: it never sleeps.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MARKERS } from '../../harness/images/index.ts';
 import { appPidsInContainer, httpGetFrom, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
 import { containerIdOf, example, isReady, kubeJson } from '../../harness/k8s/index.ts';
-import { KubeFixture } from './fixture.ts';
+import { fixtures, type KubeFixture } from './fixture.ts';
 
-const f = new KubeFixture('zp-nginx');
-const base = new KubeFixture('zp-nginx-runc');
-before(async () => {
-  await f.setUp();
-  await base.setUp();
-});
-after(async () => {
-  await f.tearDown();
-  await base.tearDown();
-});
+const [f, base] = fixtures('zp-nginx', 'zp-nginx-runc') as [KubeFixture, KubeFixture];
 
 test('asleep, the pod stays Running and Ready; its pod IP and its Service wake it', async () => {
   await f.apply(example('nginx'));

@@ -3,23 +3,14 @@
  * probe, the pod still scales down, stays asleep through the probes (they are answered without a
  * wake), no probe fails and no restart is counted.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scaledStatus, waitForPhase } from '../../harness/net/index.ts';
 import { containerIdOf, example, isReady, kubeJson } from '../../harness/k8s/index.ts';
-import { KubeFixture } from './fixture.ts';
+import { fixtures, type KubeFixture } from './fixture.ts';
 
-const f = new KubeFixture('zp-probes');
-const base = new KubeFixture('zp-probes-runc');
-before(async () => {
-  await f.setUp();
-  await base.setUp();
-});
-after(async () => {
-  await f.tearDown();
-  await base.tearDown();
-});
+const [f, base] = fixtures('zp-probes', 'zp-probes-runc') as [KubeFixture, KubeFixture];
 
 /** Probe failures and what follows them (kills, back-offs) recorded as events on a pod. */
 async function probeTrouble(

@@ -3,12 +3,12 @@
  * the same exit code and reason in lastState, and the restart counted. Both are scaling containers
  * (the annotation is set), so the shim's scale decorator is in the path.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IMAGES } from '../../harness/images/index.ts';
 import type { PodInfo } from '../../harness/k8s/index.ts';
-import { KubeFixture } from './fixture.ts';
+import { fixtures, type KubeFixture } from './fixture.ts';
 
 const deployment = (name: string, runtimeClass: string, command: string, limits = '') => `
 apiVersion: apps/v1
@@ -34,13 +34,8 @@ const EXITS = 'httpd -p 8080 -h /www; echo started; sleep 2; exit 3';
 const OOMS = 'echo started; tail /dev/zero';
 const LIMIT = 'resources: { limits: { memory: 32Mi } }';
 
-const fixtures = { zeropod: new KubeFixture('zp-restarts'), runc: new KubeFixture('zp-restarts-runc') };
-before(async () => {
-  for (const f of Object.values(fixtures)) await f.setUp();
-});
-after(async () => {
-  for (const f of Object.values(fixtures)) await f.tearDown();
-});
+const [ours, runc] = fixtures('zp-restarts', 'zp-restarts-runc') as [KubeFixture, KubeFixture];
+const byClass = { zeropod: ours, runc };
 
 interface Terminated {
   reason?: string | undefined;
@@ -70,10 +65,10 @@ for (const [what, command, limits, expected] of [
   test(`a container that ${what} is restarted as on runc`, async () => {
     const app = what.startsWith('exits') ? 'exits' : 'ooms';
     const seen: Record<string, Terminated> = {};
-    for (const [runtimeClass, f] of Object.entries(fixtures)) {
+    for (const [runtimeClass, f] of Object.entries(byClass)) {
       await f.apply(deployment(app, runtimeClass, command, limits));
     }
-    for (const [runtimeClass, f] of Object.entries(fixtures)) {
+    for (const [runtimeClass, f] of Object.entries(byClass)) {
       const { restarts, last } = await firstRestart(f, app);
       assert.ok(restarts >= 1);
       seen[runtimeClass] = { reason: last.reason, exitCode: last.exitCode };
