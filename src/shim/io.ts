@@ -30,6 +30,7 @@ import {
   DisposableStack2,
   describeError,
   invalidArgument,
+  quoteValue,
   unimplemented,
   type Logger,
 } from '../base/index.ts';
@@ -285,7 +286,10 @@ export function fileUri(stdout: string): string | undefined {
     throw unimplemented('stdio scheme binary:// (a logging binary) is not supported', {
       details: { stdout },
     });
-  if (scheme !== 'file') throw invalidArgument(`unknown stdio scheme ${scheme}`, { details: { stdout } });
+  if (scheme !== 'file')
+    throw invalidArgument(`unknown stdio scheme ${quoteValue(scheme)}`, {
+      details: { stdout: quoteValue(stdout) },
+    });
   return decodeURIComponent(new URL(stdout).pathname);
 }
 
