@@ -17,8 +17,11 @@ import { grouping, nodeDaemonMarker, runcRoot } from './paths.ts';
 import { TaskService } from './task-service.ts';
 
 export interface Extension {
-  /** Attaches to the task service (the scale-to-zero decorator); returns a disposer. */
-  attach(tasks: TaskService, log: Logger): { dispose(): Promise<void> };
+  /**
+   * Attaches to the task service (the scale-to-zero decorator). `detach` is for the daemon's exit:
+   * stop working, destroy nothing (containers, images and their state outlive the daemon).
+   */
+  attach(tasks: TaskService, log: Logger): { detach(): Promise<void> };
 }
 
 export async function serve(flags: ShimFlags, extensions: readonly Extension[] = []): Promise<void> {
@@ -64,8 +67,9 @@ export async function serve(flags: ShimFlags, extensions: readonly Extension[] =
     await server
       .shutdown({ timeoutMs: 2000 })
       .catch((err: unknown) => log.warn('ttrpc shutdown', { error: err }));
+    // Never a container's image or process: the daemon's exit is not the containers' end.
     for (const a of attached)
-      await a.dispose().catch((err: unknown) => log.warn('extension dispose', { error: err }));
+      await a.detach().catch((err: unknown) => log.warn('extension detach', { error: err }));
     await events.close().catch((err: unknown) => log.warn('events close', { error: err }));
     reaper.dispose();
     process.exit(0);

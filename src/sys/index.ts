@@ -48,3 +48,4 @@ export {
   type WindowSize,
 } from './pty.ts';
 export { resolveExecutable } from './executable.ts';
+export { isUnder, cmdlineNames, mountPointsUnder, processesNaming } from './proc-leftovers.ts';

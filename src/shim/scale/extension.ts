@@ -111,8 +111,8 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
         },
       };
       return {
-        async dispose() {
-          for (const s of scaled.values()) await s.dispose();
+        async detach() {
+          await Promise.all([...scaled.values()].map((s) => s.detach()));
           await status.close();
         },
       };

@@ -94,6 +94,8 @@ export class ScaledContainer {
   #activator: Activator | undefined;
   #idle: IdleTracker;
   #timer: NodeJS.Timeout | undefined;
+  /** Aborted when the daemon lets go of this container (detach): no idle tick starts after it. */
+  readonly #life = new AbortController();
   #wake: Promise<void> | undefined;
   #expectExit = false;
   /** Killed inits whose exit (reaped by the container's watcher) we wait for. */
@@ -198,7 +200,7 @@ export class ScaledContainer {
 
   #schedule(): void {
     clearTimeout(this.#timer);
-    if (this.state.is('stopped')) return;
+    if (this.state.is('stopped') || this.#life.signal.aborted) return;
     this.#timer = setTimeout(() => void this.#tick(), this.#idle.intervalMs);
     this.#timer.unref();
   }
@@ -570,6 +572,19 @@ export class ScaledContainer {
     this.container.init.io?.endFifos();
     this.container.reportExit(exit);
     return true;
+  }
+
+  /**
+   * The daemon is going (SIGTERM) but the container is not: stop deciding (no new checkpoint) and
+   * let the operation in flight finish (bounded), then leave the app, its image, its prepared
+   * restore's files and its nft table as they are. Only a real deletion removes them (dispose, or
+   * `containerd-shim-zeropod-v2 delete` after the daemon died).
+   */
+  async detach(timeoutMs = 5000): Promise<void> {
+    this.#life.abort();
+    clearTimeout(this.#timer);
+    const settled = this.container.queue.run(() => Promise.resolve());
+    await Promise.race([settled, sleep(timeoutMs)]);
   }
 
   async dispose(): Promise<void> {
