@@ -37,6 +37,10 @@ async function main(): Promise<void> {
       return process.exit(0);
     }
     case 'serve': {
+      if (process.env['ZEROPOD_SHIM_ROLE'] === 'keeper') {
+        const { runKeeper } = await import('../shim/keeper/index.ts');
+        return runKeeper(flags, fileURLToPath(import.meta.url));
+      }
       const [{ serve, statusSocketPath, grouping, NODE_GROUP }, { scaleExtension, imageRootOf, WORK_ROOT }] =
         await Promise.all([import('../shim/index.ts'), import('../shim/scale/index.ts')]);
       return serve(flags, [

@@ -5,6 +5,7 @@ export {
   setChildSubreaper,
   isChildSubreaper,
   pidfdOpen,
+  pidfdGetfd,
   waitPidfd,
   waitPid,
   decodeSiginfo,

@@ -67,7 +67,7 @@ export class RelayConnection {
   }
 
   #now(): number {
-    return (this.#o.now ?? performance.now)();
+    return this.#o.now ? this.#o.now() : performance.now();
   }
 
   /** Bytes from containerd, in any chunking. */

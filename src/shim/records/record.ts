@@ -29,6 +29,8 @@ export interface ScaleRecord {
   workPath: string;
   /** Connections dumped with their TCP state: the restore must use tcp-established. */
   heldConnections: number;
+  /** The tmpfs copies the image names as external mounts (key) and where they are (dir). */
+  tmpfs?: { mountpoint: string; key: string; dir: string }[];
 }
 
 export interface ContainerRecord {
@@ -129,6 +131,15 @@ export function parseRecord(text: string): ContainerRecord {
       workPath: str(s, 'workPath', 'scale.'),
       heldConnections: int(s, 'heldConnections', 'scale.'),
     };
+    if (s['tmpfs'] !== undefined) {
+      const list = s['tmpfs'];
+      if (!Array.isArray(list)) throw invalidArgument('container record: scale.tmpfs must be a list');
+      r.scale.tmpfs = list.map((t, i) => {
+        const o2 = obj(t, `scale.tmpfs[${i}]`);
+        const w = `scale.tmpfs[${i}].`;
+        return { mountpoint: str(o2, 'mountpoint', w), key: str(o2, 'key', w), dir: str(o2, 'dir', w) };
+      });
+    }
   }
   return r;
 }

@@ -32,12 +32,14 @@ import { Activator } from './activator.ts';
 import { bringBack } from './bring-back.ts';
 import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
+import type { ScaleRecord } from '../records/index.ts';
 import { IdleTracker } from './idle.ts';
 
 export type ScalePhase = 'starting' | 'running' | 'checkpointing' | 'scaled-down' | 'restoring' | 'stopped';
 
 const transitions = {
-  starting: ['running', 'stopped'],
+  // starting -> scaled-down: a sleeping container re-adopted by a new worker (adoptAsleep).
+  starting: ['running', 'scaled-down', 'stopped'],
   running: ['checkpointing', 'stopped'],
   checkpointing: ['running', 'scaled-down', 'stopped'],
   'scaled-down': ['restoring', 'stopped'],
@@ -153,6 +155,13 @@ export class ScaledContainer {
   async begin(): Promise<void> {
     this.ports = await this.#discoverPorts();
     this.#log.info('scale to zero enabled', { ports: this.ports, scaledownMs: this.config.scaledownMs });
+    await this.#listen();
+    this.state.transition('running', ['starting']);
+    this.#schedule();
+  }
+
+  /** The activator on its own ports, and the container's nft table pointing at them. */
+  async #listen(): Promise<void> {
     const v4 = [...this.#deps.nodeAddresses].filter((a) => !a.includes(':'));
     const v6 = [...this.#deps.nodeAddresses].filter((a) => a.includes(':'));
     if (!this.config.countLocalhost) {
@@ -177,8 +186,6 @@ export class ScaledContainer {
       quiet6: v6,
     });
     await this.#nft.install(this.#activator.ports);
-    this.state.transition('running', ['starting']);
-    this.#schedule();
   }
 
   async #discoverPorts(): Promise<number[]> {
@@ -585,6 +592,40 @@ export class ScaledContainer {
     clearTimeout(this.#timer);
     const settled = this.container.queue.run(() => Promise.resolve());
     await Promise.race([settled, sleep(timeoutMs)]);
+  }
+
+  /** What a new worker needs to take this container over (docs/restart-safety.md). */
+  record(): ScaleRecord {
+    return {
+      phase: this.state.phase,
+      ports: [...this.ports],
+      activatorPorts: [...(this.#activator?.ports ?? [])],
+      imagePath: this.imagePath,
+      workPath: this.workPath,
+      heldConnections: this.#heldConnections,
+      tmpfs: this.#next.copies.map((c) => ({ ...c })),
+    };
+  }
+
+  /**
+   * A sleeping container whose worker died: its image and the tmpfs copies are on disk, the prepared
+   * restore's waiter died with the worker. Listen again, redirect again, and let the next wake go
+   * through `runc restore` (runc's record of the old init goes first, as when nothing was prepared).
+   */
+  async adoptAsleep(rec: ScaleRecord): Promise<void> {
+    this.ports = [...rec.ports];
+    this.#heldConnections = 0; // their hold rules went with the old table: they are reset on wake
+    this.#expectExit = true;
+    this.#next.adopt(rec.tmpfs ?? []);
+    if (this.container.init.io) this.container.init.io.holdOpen = true;
+    await this.container.runc.delete(this.container.id, { force: true }).catch((err: unknown) => {
+      this.#log.debug('runc record of the sleeping container', { error: describeError(err) });
+    });
+    await this.#listen();
+    await this.#nft!.redirect();
+    this.state.transition('scaled-down', ['starting']);
+    this.#schedule(); // the idle ticks resume once it is awake
+    this.#log.info('sleeping container adopted', { ports: this.ports, tmpfsCopies: rec.tmpfs?.length ?? 0 });
   }
 
   async dispose(): Promise<void> {
