@@ -8,7 +8,7 @@
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, rmSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describeError, silentLogger } from '../base/index.ts';
@@ -35,6 +35,10 @@ export async function deleteBundle(
       process.stderr.write(`runc delete ${flags.id}: ${(err as Error).message}\n`);
   }
   await unmountAll(path.join(flags.bundle, 'rootfs'));
+  // The task is gone for good: no later worker may re-adopt it (docs/restart-safety.md).
+  rmSync(path.join(SHIM_RUN_DIR, 'records', flags.namespace, `${path.basename(flags.id)}.json`), {
+    force: true,
+  });
   // After runc's forced delete: the app is gone, so nothing of it needs what the cleanups remove.
   for (const cleanup of cleanups) {
     await cleanup(flags).catch((err: unknown) =>

@@ -97,7 +97,11 @@ export async function serve(flags: ShimFlags, extensions: readonly Extension[] =
   };
   // containerd asks a pod's shim to shut down when the pod is gone; the node-wide daemon stays for
   // the next pod (exiting could race a `start` that was just told its address).
-  if (!nodeWide) tasks.onEmpty = () => void stop('shutdown requested with no task left');
+  if (!nodeWide)
+    tasks.onEmpty = () => {
+      link?.done();
+      void stop('shutdown requested with no task left');
+    };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   // The keeper is gone (killed): what it kept is gone with it; containerd cleans the tasks up.
   if (link) process.on('disconnect', () => void stop('the keeper is gone'));

@@ -16,6 +16,8 @@ import { Container, type ContainerDeps } from './container.ts';
 import { RECORD_VERSION, type ContainerRecord, type RecordStore, type ScaleRecord } from './records/index.ts';
 import { describeError } from '../base/index.ts';
 import { readProcStatSync } from '../sys/index.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { exitTimestamp, type ProcessPhase } from './process.ts';
 import { statsAny } from './stats.ts';
 import type { LinuxResources } from '../runc/index.ts';
@@ -97,6 +99,11 @@ export class TaskService {
    */
   async adopt(records: readonly ContainerRecord[]): Promise<void> {
     for (const r of records) {
+      if (!existsSync(path.join(r.bundle, 'config.json'))) {
+        // containerd removed the task while no worker served it (a `delete` after the keeper died).
+        void this.records?.remove(r.id);
+        continue;
+      }
       if (!r.init) {
         // Never got a pid: created mid-death; containerd's Create failed with Unavailable.
         void this.records?.remove(r.id);

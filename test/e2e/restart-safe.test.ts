@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
-import { httpGetFrom, redisCommand, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
+import {
+  httpGetFrom,
+  pidsInContainer,
+  redisCommand,
+  scaledStatus,
+  waitForPhase,
+} from '../../harness/net/index.ts';
 import type { RunningPod } from '../../harness/cri/index.ts';
 import { dialInNetns } from '../../src/netns/index.ts';
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
@@ -75,8 +81,10 @@ async function threePods() {
   return pods;
 }
 
-for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-  test(`the worker ${signal}ed: all three pods stay RUNNING and answer with their data`, async (t) => {
+/** SIGKILL and SIGTERM go to the worker; SIGHUP to the keeper is the upgrade (the next worker runs the files on disk). */
+for (const signal of ['SIGKILL', 'SIGTERM', 'SIGHUP'] as const) {
+  const what = signal === 'SIGHUP' ? 'an upgrade (SIGHUP to the keeper)' : `the worker ${signal}ed`;
+  test(`${what}: all three pods stay RUNNING and answer with their data`, async (t) => {
     const p = await threePods();
     const ids = [p.asleep, p.awake, p.nginx].map((pod) => [...pod.containers.values()][0]!);
     await waitForPhase(ids[0]!, 'scaled-down');
@@ -84,8 +92,9 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     const worker = readPid(`${MARKER}.worker.pid`);
     const awakeInit = (await f.cri.containerStatus(ids[1]!)).state;
     assert.equal(awakeInit, ContainerState.CONTAINER_RUNNING);
+    const running = [ids[1]!, ids[2]!].map((id) => pidsInContainer(id).sort());
 
-    process.kill(worker, signal);
+    process.kill(signal === 'SIGHUP' ? keeper : worker, signal);
     const t0 = performance.now();
     const next = await within(10_000, 'a new worker', () => {
       const pid = readPid(`${MARKER}.worker.pid`);
@@ -118,6 +127,11 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       const s = await f.cri.containerStatus(id);
       assert.equal(s.state, ContainerState.CONTAINER_RUNNING, `${id} still RUNNING`);
     }
+    assert.deepEqual(
+      [ids[1]!, ids[2]!].map((id) => pidsInContainer(id).sort()),
+      running,
+      'the running apps are the same processes: nothing was restarted',
+    );
     const st = await scaledStatus(ids[0]!);
     assert.equal(st?.freshStarts ?? 0, 0, 'no fresh start: memory kept');
   });

@@ -42,6 +42,8 @@ export interface KeeperOptions {
   /** How long a request waits for a worker before it is answered Unavailable. */
   holdMs: number;
   log: Logger;
+  /** The worker ended for good (said `done`, then exited). */
+  onDone?: () => void;
 }
 
 interface Conn {
@@ -64,6 +66,8 @@ export class Keeper {
   readonly #kept = new Map<string, number>();
   readonly #exits: KeeperMessage[] = [];
   #worker: WorkerPhase = { kind: 'none' };
+  /** The worker said it ends for good: no next one, the keeper exits after it. */
+  #done = false;
   #restarts = 0;
   #server: net.Server | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -165,6 +169,10 @@ export class Keeper {
         }
         return;
       }
+      case 'done': {
+        this.#done = true;
+        return;
+      }
       case 'drop': {
         const fd = this.#kept.get(m.key);
         this.#kept.delete(m.key);
@@ -179,6 +187,11 @@ export class Keeper {
     if (w.kind === 'none' || w.child !== child) return;
     close(w.pidfd);
     this.#worker = { kind: 'none' };
+    if (this.#done) {
+      this.#o.log.info('worker done: the keeper ends', { pid: child.pid });
+      this.#o.onDone?.();
+      return;
+    }
     this.#restarts++;
     const upMs = Math.round(performance.now() - w.since);
     this.#o.log.warn('worker exited; starting the next', { pid: child.pid, code, signal, upMs });

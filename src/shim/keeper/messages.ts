@@ -10,7 +10,9 @@ export type WorkerMessage =
   /** Keep a copy of the worker's fd `fd` under `key` (taken with pidfd_getfd) for the next worker. */
   | { type: 'keep'; key: string; fd: number }
   /** The fd kept under `key` is no longer needed (its container is gone). */
-  | { type: 'drop'; key: string };
+  | { type: 'drop'; key: string }
+  /** The worker ends for good (a pod's shim with no task left): the keeper ends after it. */
+  | { type: 'done' };
 
 /** keeper -> worker */
 export type KeeperMessage =
@@ -32,7 +34,7 @@ export const ENV_KEPT_FDS = 'ZEROPOD_KEPT_FDS';
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
-  if (o['type'] === 'ready') return true;
+  if (o['type'] === 'ready' || o['type'] === 'done') return true;
   if (o['type'] === 'keep') return typeof o['key'] === 'string' && Number.isInteger(o['fd']);
   if (o['type'] === 'drop') return typeof o['key'] === 'string';
   return false;

@@ -39,6 +39,7 @@ export async function runKeeper(flags: ShimFlags, entry: string): Promise<void> 
     workerEnv: env,
     holdMs: HOLD_MS,
     log,
+    onDone: () => process.exit(0),
   });
   await keeper.start();
   const marker = nodeDaemonMarker(flags.namespace);

@@ -72,6 +72,11 @@ export class WorkerLink {
     this.#send({ type: 'ready' });
   }
 
+  /** This worker ends for good (no task left in a pod's shim): the keeper must not start another. */
+  done(): void {
+    this.#send({ type: 'done' });
+  }
+
   /** The exit of `pid` the keeper reaped, if it did (matched by start time by the caller). */
   exitOf(pid: number): ForwardedExit | undefined {
     return this.#exits.get(pid);

@@ -29,6 +29,7 @@ import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
+import { tmpfsCopiesIn } from './tmpfs-copies.ts';
 import { bringBack } from './bring-back.ts';
 import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
@@ -616,7 +617,8 @@ export class ScaledContainer {
     this.ports = [...rec.ports];
     this.#heldConnections = 0; // their hold rules went with the old table: they are reset on wake
     this.#expectExit = true;
-    this.#next.adopt(rec.tmpfs ?? []);
+    // The record may predate the dump (the worker died right after it): the mounts are the truth.
+    this.#next.adopt(rec.tmpfs?.length ? rec.tmpfs : tmpfsCopiesIn(this.workPath));
     if (this.container.init.io) this.container.init.io.holdOpen = true;
     await this.container.runc.delete(this.container.id, { force: true }).catch((err: unknown) => {
       this.#log.debug('runc record of the sleeping container', { error: describeError(err) });
