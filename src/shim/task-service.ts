@@ -70,6 +70,11 @@ export class TaskService {
   namespace = '';
   readonly #lastInit = new Map<string, { pid: number; startTime: number }>();
 
+  /** The keeper's link when this daemon is a keeper's worker. */
+  get link(): ContainerDeps['link'] {
+    return this.#deps.link;
+  }
+
   /** Writes `c`'s record (off the caller's path: never awaited by an operation). */
   saveRecord(c: Container): void {
     const store = this.records;

@@ -1,5 +1,6 @@
 /**
- * A real task death after the daemon died: containerd runs `containerd-shim-zeropod-v2 delete` for
+ * A real task death after the shim died (its keeper, docs/restart-safety.md: a worker's death alone
+ * is a restart containerd does not see): containerd runs `containerd-shim-zeropod-v2 delete` for
  * each task, and for a sleeping container that removes what scale to zero kept for it (its image,
  * the restore waiter, the mounts and files in its work directory), nothing else.
  */
@@ -34,7 +35,7 @@ function processesNaming(dir: string): number[] {
   return out;
 }
 
-test("the daemon SIGKILLed: delete removes a sleeping container's image, waiter and work mounts", async () => {
+test("the shim (its keeper) SIGKILLed: delete removes a sleeping container's image, waiter and work mounts", async () => {
   const pod = await f.runPod({
     name: 'scale-daemon-death',
     handler: 'zeropod',

@@ -82,6 +82,7 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
           imageRoot: opts.imageRoot,
           workRoot: opts.workRoot,
           log,
+          ...(tasks.link ? { fds: tasks.link } : {}),
         });
         scaled.set(c.id, s);
         status.watch(s);

@@ -73,6 +73,12 @@ export interface ScaleDeps {
   imageRoot: string;
   workRoot: string;
   log: Logger;
+  /** A keeper's fd store (docs/restart-safety.md): the activator's listeners outlive a worker. */
+  fds?: {
+    inherited(key: string): number | undefined;
+    keep(key: string, fd: number): void;
+    drop(key: string): void;
+  };
 }
 
 const MAX_CHECKPOINT_FAILURES = 5;
@@ -179,6 +185,7 @@ export class ScaledContainer {
       proxyTimeoutMs: this.config.proxyTimeoutMs,
       log: this.#log,
       wake: () => this.requestWake(),
+      ...(this.#deps.fds ? { listeners: this.#listenerStore(this.#deps.fds) } : {}),
     });
     this.#nft = new NftTable(this.#deps.netnsPath, {
       table: tableName(this.container.id),
@@ -595,6 +602,14 @@ export class ScaledContainer {
     await Promise.race([settled, sleep(timeoutMs)]);
   }
 
+  #listenerStore(fds: NonNullable<ScaleDeps['fds']>) {
+    const key = (appPort: number) => `${this.container.id}/activator-${appPort}`;
+    return {
+      inherited: (appPort: number) => fds.inherited(key(appPort)),
+      keep: (appPort: number, fd: number) => fds.keep(key(appPort), fd),
+    };
+  }
+
   /** What a new worker needs to take this container over (docs/restart-safety.md). */
   record(): ScaleRecord {
     return {
@@ -632,6 +647,7 @@ export class ScaledContainer {
 
   async dispose(): Promise<void> {
     clearTimeout(this.#timer);
+    for (const port of this.ports) this.#deps.fds?.drop(`${this.container.id}/activator-${port}`);
     await this.#next.dispose();
     if (!this.state.is('stopped')) this.state.transition('stopped');
     await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));
