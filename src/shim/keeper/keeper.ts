@@ -32,8 +32,8 @@ import {
 import { RelayConnection } from './relay-connection.ts';
 
 export interface KeeperOptions {
-  /** containerd's task socket, listening (inherited from `start`). */
-  listenFd: number;
+  /** containerd's task socket: listening and inherited from `start` (an fd), or a path to listen on. */
+  listen: { fd: number } | { path: string };
   /** Where the worker serves; the keeper connects one socket per containerd connection. */
   workerSocket: string;
   /** node's argv for a worker (the same entrypoint: files replaced on disk are the new code). */
@@ -71,6 +71,7 @@ export class Keeper {
   #restarts = 0;
   #server: net.Server | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
   readonly #onSigchld = () => this.#reap();
 
   constructor(o: KeeperOptions) {
@@ -97,9 +98,29 @@ export class Keeper {
     this.#server = net.createServer((s) => this.#accept(s));
     await new Promise<void>((resolve, reject) => {
       this.#server!.once('error', reject);
-      this.#server!.listen({ fd: this.#o.listenFd }, () => resolve());
+      this.#server!.listen(this.#o.listen, () => resolve());
     });
     this.#spawn();
+  }
+
+  /** Ends the keeper (tests; the process's end does the same): no next worker, kept fds closed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    process.off('SIGCHLD', this.#onSigchld);
+    for (const c of this.#conns) {
+      c.upstream?.destroy();
+      c.socket.destroy();
+    }
+    if (this.#worker.kind !== 'none') {
+      const child = this.#worker.child;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    for (const fd of this.#kept.values()) close(fd);
+    this.#kept.clear();
+    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
   }
 
   /** The upgrade (and SIGTERM): the worker detaches and exits; the next one runs the files on disk. */
@@ -187,6 +208,7 @@ export class Keeper {
     if (w.kind === 'none' || w.child !== child) return;
     close(w.pidfd);
     this.#worker = { kind: 'none' };
+    if (this.#closed) return;
     if (this.#done) {
       this.#o.log.info('worker done: the keeper ends', { pid: child.pid });
       this.#o.onDone?.();

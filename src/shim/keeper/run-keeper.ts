@@ -33,7 +33,7 @@ export async function runKeeper(flags: ShimFlags, entry: string): Promise<void> 
   delete env[ENV_ROLE];
   delete env['ZEROPOD_SHIM_LISTEN_FD'];
   const keeper = new Keeper({
-    listenFd: Number(process.env['ZEROPOD_SHIM_LISTEN_FD'] ?? 3),
+    listen: { fd: Number(process.env['ZEROPOD_SHIM_LISTEN_FD'] ?? 3) },
     workerSocket: `${sock}.w`,
     workerArgv: [...process.execArgv, entry, ...bundleArgs, ...args],
     workerEnv: env,

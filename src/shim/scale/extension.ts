@@ -12,6 +12,7 @@ import type { Extension } from '../serve.ts';
 import type { TaskService } from '../task-service.ts';
 import { compileScaleConfig, identityOf, scales } from './config.ts';
 import { ScaledContainer } from './scaled-container.ts';
+import { adoptionPlan } from './adoption.ts';
 import { StatusServer } from './status-server.ts';
 
 export interface ScaleExtensionOptions {
@@ -109,15 +110,32 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
           );
         },
         scaleRecordOf: (c) => find(c)?.record(),
-        async onAdopted(c, rec, alive) {
-          if (alive) {
+        async onAdopted(c, rec, recordedAlive) {
+          let alive = recordedAlive;
+          if (!alive) {
+            // Caught mid-wake: the restore finished but the record still names the old init.
+            const st = await c.runc.state(c.id).catch(() => undefined);
+            if (st && (st.status === 'running' || st.status === 'paused') && st.pid > 0) {
+              c.adoptRestored(st.pid);
+              if (c.init.io) c.init.io.holdOpen = false;
+              alive = true;
+            }
+          }
+          const plan = adoptionPlan({
+            alive,
+            record: rec,
+            imageComplete: rec !== undefined && existsSync(path.join(rec.imagePath, 'inventory.img')),
+          });
+          log.info('adopting a container', { container: c.id, plan, recorded: rec?.phase });
+          if (plan === 'running' || plan === 'running-after-checkpoint') {
             // Caught mid-checkpoint: the app was frozen for the dump, and a partial image is no one's.
             const paused = await c.runc.state(c.id).then(
               (st) => st.status === 'paused',
               () => false,
             );
             if (paused) await c.runc.resume(c.id).catch((err: unknown) => log.warn('thaw', { error: err }));
-            if (rec && rec.phase !== 'running') await rm(rec.imagePath, { recursive: true, force: true });
+            if (plan === 'running-after-checkpoint' && rec)
+              await rm(rec.imagePath, { recursive: true, force: true });
             make(c)
               ?.begin()
               .catch((err: unknown) =>
@@ -129,8 +147,7 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
             return;
           }
           if (!rec) return;
-          // Its init is gone: asleep if a whole image is there (CRIU writes inventory.img last).
-          const s = existsSync(path.join(rec.imagePath, 'inventory.img')) ? make(c) : undefined;
+          const s = plan === 'asleep' ? make(c) : undefined;
           if (s) {
             try {
               await s.adoptAsleep(rec);

@@ -251,8 +251,9 @@ export class ScaledContainer {
     this.state.transition('checkpointing');
     const activator = this.#activator;
     activator.accepted = 0;
-    await this.#nft.redirect();
     try {
+      // Inside the try: a failing nft must leave the container running, never in checkpointing.
+      await this.#nft.redirect();
       // Anything that arrived before the redirect is the app's: stay up.
       if ((await this.#nft.activity()) !== countBefore) {
         return this.#abort('traffic arrived while preparing the checkpoint');
@@ -434,10 +435,13 @@ export class ScaledContainer {
     this.#frozen = false;
   }
 
+  /** Back to running after a dropped checkpoint. Each step may fail; the phase is restored anyway. */
   async #abort(reason: string): Promise<void> {
+    const step = (what: string) => (err: unknown) =>
+      this.#log.error(`aborting the checkpoint: ${what} failed`, { error: describeError(err) });
     this.#next.discard();
     if (this.#heldConnections > 0) {
-      await this.#nft?.release();
+      await this.#nft?.release().catch(step('releasing held connections'));
       this.#heldConnections = 0;
     }
     if (this.#frozen) {
@@ -450,7 +454,7 @@ export class ScaledContainer {
       this.#frozen = false;
     }
     if (this.container.init.io) this.container.init.io.holdOpen = false;
-    await this.#nft?.unredirect();
+    await this.#nft?.unredirect().catch(step('switching the redirect off'));
     this.stats.abortedCheckpoints++;
     this.#idle.touch(performance.now());
     this.state.transition('running', ['checkpointing']);
