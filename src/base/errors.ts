@@ -70,3 +70,16 @@ export function describeError(err: unknown): string {
   }
   return parts.join(': ');
 }
+
+/** Characters of a bad value an error quotes: enough to recognise it, never enough to bloat a reply. */
+export const QUOTE_PREFIX = 64;
+
+/**
+ * A value for an error message: quoted whole when short, else its first `prefix` characters and its
+ * length. An oversized annotation quoted whole made containerd's gRPC reply too big to deliver (the
+ * user saw a transport error instead of ours).
+ */
+export function quoteValue(value: string, prefix = QUOTE_PREFIX): string {
+  if (value.length <= prefix) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, prefix))}... (${value.length} characters)`;
+}

@@ -24,8 +24,11 @@ async function main(): Promise<void> {
       return process.exit(0);
     }
     case 'delete': {
-      const { deleteBundle } = await import('../shim/delete.ts');
-      process.stdout.write(await deleteBundle(flags));
+      const [{ deleteBundle }, { removeScaleLeftovers }] = await Promise.all([
+        import('../shim/delete.ts'),
+        import('../shim/scale/index.ts'),
+      ]);
+      process.stdout.write(await deleteBundle(flags, [removeScaleLeftovers]));
       return process.exit(0);
     }
     case 'info': {
@@ -34,14 +37,16 @@ async function main(): Promise<void> {
       return process.exit(0);
     }
     case 'serve': {
-      const [{ serve, statusSocketPath, grouping, NODE_GROUP }, { scaleExtension }] = await Promise.all([
-        import('../shim/index.ts'),
-        import('../shim/scale/index.ts'),
-      ]);
+      if (process.env['ZEROPOD_SHIM_ROLE'] === 'keeper') {
+        const { runKeeper } = await import('../shim/keeper/index.ts');
+        return runKeeper(flags, fileURLToPath(import.meta.url));
+      }
+      const [{ serve, statusSocketPath, grouping, NODE_GROUP }, { scaleExtension, imageRootOf, WORK_ROOT }] =
+        await Promise.all([import('../shim/index.ts'), import('../shim/scale/index.ts')]);
       return serve(flags, [
         scaleExtension({
-          imageRoot: `/var/lib/zeropod-ts/images/${flags.namespace}`,
-          workRoot: '/run/zeropod/work',
+          imageRoot: imageRootOf(flags.namespace),
+          workRoot: WORK_ROOT,
           statusSocket: statusSocketPath(flags.namespace, grouping() === 'node' ? NODE_GROUP : flags.id),
         }),
       ]);

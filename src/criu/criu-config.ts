@@ -18,7 +18,7 @@
  * double quotes. `log-level` must not be set in a file: a dump then fails with errno 56 (FACTS.md).
  */
 import { rename, writeFile } from 'node:fs/promises';
-import { invalidArgument, internal } from '../base/index.ts';
+import { invalidArgument, internal, quoteValue } from '../base/index.ts';
 
 /** The OCI annotation runc reads for a container-specific CRIU configuration file. */
 export const CRIU_CONFIG_ANNOTATION = 'org.criu.config';
@@ -66,7 +66,9 @@ const booleans = {
 
 function quote(value: string): string {
   if (/[\n\r\0]/.test(value))
-    throw invalidArgument('CRIU config value contains a line break or NUL', { details: { value } });
+    throw invalidArgument(`CRIU config value ${quoteValue(value)} contains a line break or NUL`, {
+      details: { value: quoteValue(value) },
+    });
   return /[\s"#\\]/.test(value) ? `"${value.replace(/(["\\])/g, '\\$1')}"` : value;
 }
 
@@ -94,9 +96,10 @@ export function renderCriuConfig(options: CriuConfigOptions): string {
   if (options.manageCgroups !== undefined) lines.push(`manage-cgroups ${options.manageCgroups}`);
   for (const m of options.externalMounts ?? []) {
     if (/[\s\]:]/.test(m.key) || /\s/.test(m.value))
-      throw invalidArgument('CRIU external mount: key without spaces, ":" or "]", value without spaces', {
-        details: m,
-      });
+      throw invalidArgument(
+        `CRIU external mount ${quoteValue(m.key)}: key without spaces, ":" or "]", value without spaces`,
+        { details: { key: quoteValue(m.key), value: quoteValue(m.value) } },
+      );
     lines.push(`external mnt[${m.key}]:${m.value}`);
   }
   return lines.join('\n') + '\n';

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { criuFailureReport, criuLogTail, lastLines, parseCriuLog, readLogEnd } from './criu-log.ts';
+import {
+  criuFailureReport,
+  criuLogTail,
+  describeCriuFailure,
+  lastLines,
+  parseCriuLog,
+  readLogEnd,
+} from './criu-log.ts';
 
 // criu 4.2.1 dump.log of a container in its own netns with no network-lock option (no iptables-restore).
 const DUMP_FAILED = `(00.000693) ========================================
@@ -109,4 +116,45 @@ void test('readLogEnd of a big log starts at a line boundary', async () => {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+});
+
+void test('describeCriuFailure quotes the Error lines from the middle of the log, not the tail', () => {
+  // The non-root dump seen here: the cause sits far above the end of dump.log.
+  const log = [
+    '(00.000100) Dumping task 1',
+    "(00.000200) Error (criu/cr-dump.c:851): Can't get rlimit 0: Operation not permitted",
+    ...Array.from({ length: 40 }, (_, i) => `(00.0003${String(i).padStart(2, '0')}) noise ${i}`),
+    '(00.000500) Error (criu/cr-dump.c:2093): Dumping FAILED.',
+  ].join('\n');
+  const text = describeCriuFailure({
+    logPath: '/w/dump.log',
+    tail: lastLines(log, 20),
+    errors: parseCriuLog(log),
+  });
+  assert.equal(
+    text,
+    [
+      'CRIU said (/w/dump.log):',
+      "Error (criu/cr-dump.c:851): Can't get rlimit 0: Operation not permitted",
+      'Error (criu/cr-dump.c:2093): Dumping FAILED.',
+    ].join('\n'),
+  );
+});
+
+void test('describeCriuFailure stays bounded with many or long error lines, and falls back to the tail', () => {
+  const log = Array.from(
+    { length: 500 },
+    (_, i) => `(00.100000) Error (criu/x.c:${i}): ${'y'.repeat(10_000)}`,
+  ).join('\n');
+  const text = describeCriuFailure({ logPath: '/w/dump.log', tail: [], errors: parseCriuLog(log) });
+  assert.ok(text.length < 4000, `${text.length}`);
+  assert.match(text, /criu\/x\.c:0\)/);
+  assert.match(text, /criu\/x\.c:499\)/);
+  assert.match(text, /492 more error lines/);
+  const none = describeCriuFailure({ logPath: '/w/restore.log', tail: ['a', 'b'], errors: [] });
+  assert.equal(none, '/w/restore.log has no error line; its last 2 lines:\na\nb');
+  assert.equal(
+    describeCriuFailure({ logPath: '/w/restore.log', tail: [], errors: [] }),
+    'CRIU wrote nothing to /w/restore.log',
+  );
 });

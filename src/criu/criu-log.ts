@@ -104,7 +104,7 @@ export interface CriuFailureReport {
  */
 export async function criuFailureReport(
   workPath: string,
-  action: CriuAction,
+  action: CriuLogName,
   lines = 20,
 ): Promise<CriuFailureReport> {
   const logPath = criuLogPath(workPath, action);
@@ -114,4 +114,35 @@ export async function criuFailureReport(
   } catch (err) {
     return { logPath, tail: [`(cannot read ${logPath}: ${(err as Error).message})`], errors: [] };
   }
+}
+
+/** Error lines a failure message quotes, and the characters of each: the cause, at a sane size. */
+const MAX_ERROR_LINES = 8;
+const MAX_LINE = 300;
+
+function cut(line: string): string {
+  return line.length <= MAX_LINE ? line : `${line.slice(0, MAX_LINE)}... (${line.length} characters)`;
+}
+
+/**
+ * What a failure message says about CRIU: its `Error (...)` lines (the cause is often in the middle
+ * of the log, e.g. "Can't get rlimit 0: Operation not permitted", far above the tail), the first and
+ * the last few when there are many; the tail only when CRIU logged no error line. Bounded either way.
+ */
+export function describeCriuFailure(report: CriuFailureReport): string {
+  const errors = report.errors.map((e) => cut(`Error (${e.source}): ${e.message}`));
+  if (errors.length > 0) {
+    const shown =
+      errors.length <= MAX_ERROR_LINES
+        ? errors
+        : [
+            ...errors.slice(0, MAX_ERROR_LINES / 2),
+            `... (${errors.length - MAX_ERROR_LINES} more error lines) ...`,
+            ...errors.slice(-MAX_ERROR_LINES / 2),
+          ];
+    return `CRIU said (${report.logPath}):\n${shown.join('\n')}`;
+  }
+  const tail = report.tail.slice(-MAX_ERROR_LINES).map(cut);
+  if (tail.length === 0) return `CRIU wrote nothing to ${report.logPath}`;
+  return `${report.logPath} has no error line; its last ${tail.length} lines:\n${tail.join('\n')}`;
 }

@@ -3,6 +3,7 @@ export {
   criuLogPath,
   criuLogTail,
   criuFailureReport,
+  describeCriuFailure,
   parseCriuLog,
   lastLines,
   readLogEnd,

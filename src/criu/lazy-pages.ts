@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { internal } from '../base/index.ts';
-import { criuLogTail } from './criu-log.ts';
+import { criuFailureReport, describeCriuFailure } from './criu-log.ts';
 import { resolveExecutable } from '../sys/executable.ts';
 
 export interface LazyPagesDaemon {
@@ -53,8 +53,8 @@ export async function startLazyPages(opts: {
     await sleep(2);
   }
   child.kill('SIGKILL');
-  const tail = await criuLogTail(opts.workPath, 'lazy-pages', 10).catch(() => []);
-  throw internal(`criu lazy-pages did not start${tail.length ? `:\n${tail.join('\n')}` : ''}`, {
-    details: opts,
+  const report = await criuFailureReport(opts.workPath, 'lazy-pages');
+  throw internal(`criu lazy-pages did not start: ${describeCriuFailure(report)}`, {
+    details: { ...opts, tail: report.tail },
   });
 }

@@ -4,7 +4,7 @@
  * (Documentation/criu.txt). runc's notification round trips are not asked for: nothing here needs
  * them (no hooks, no network lock, no console).
  */
-import { invalidArgument } from '../base/index.ts';
+import { invalidArgument, quoteValue } from '../base/index.ts';
 
 export interface CriuRestoreArgs {
   imagePath: string;
@@ -38,7 +38,9 @@ const KEY = /^[^\s:\]]+$/;
 
 function checked(name: string, value: string, pattern = /^\S+$/): string {
   if (!pattern.test(value))
-    throw invalidArgument(`criu restore: ${name} must be one word without ':' or ']', got "${value}"`);
+    throw invalidArgument(
+      `criu restore: ${name} must be one word without ':' or ']', got ${quoteValue(value)}`,
+    );
   return value;
 }
 

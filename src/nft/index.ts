@@ -1,4 +1,4 @@
-export { NftTable } from './nft.ts';
+export { NftTable, removeTable } from './nft.ts';
 export {
   ACTIVATOR_MARK,
   holdConnections,

@@ -77,3 +77,12 @@ export class NftTable {
     }
   }
 }
+
+/** Removes a container's table by name (a dead daemon's cleanup: no rules object to hand). */
+export async function removeTable(netnsPath: string, table: string): Promise<void> {
+  try {
+    await run(netnsPath, ['-f', '-'], deleteRuleset(table));
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'NotFound') throw err;
+  }
+}

@@ -3,7 +3,7 @@
  * Pure: no I/O, so every flag is covered by unit tests.
  */
 import { constants } from 'node:os';
-import { invalidArgument } from '../base/index.ts';
+import { invalidArgument, quoteValue } from '../base/index.ts';
 
 export interface GlobalArgs {
   root: string;
@@ -27,7 +27,7 @@ const value = (v: string | number | undefined, name: string): string[] =>
 function checkId(id: string): string {
   // runc's own rule is stricter ([\w+-\.]+); this only keeps an id from being read as a flag.
   if (id === '' || id.startsWith('-'))
-    throw invalidArgument(`invalid container id ${JSON.stringify(id)}`, { details: { id } });
+    throw invalidArgument(`invalid container id ${quoteValue(id)}`, { details: { id: quoteValue(id) } });
   return id;
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { internal, silentLogger, type Logger } from '../base/index.ts';
 import {
   criuFailureReport,
+  describeCriuFailure,
   criuLogPath,
   writeCriuConfig,
   type CriuAction,
@@ -251,9 +252,10 @@ export class Runc {
       let extraDetails: Record<string, unknown> | undefined;
       if (c.criu !== undefined && criuLog !== undefined && (await mtime(criuLog)) !== criuLogBefore) {
         const report = await criuFailureReport(c.criu.workPath, c.criu.action, c.criu.tailLines);
-        extra = `${report.logPath} (last ${report.tail.length} lines):\n${report.tail.join('\n')}`;
+        extra = describeCriuFailure(report);
         extraDetails = {
           criuLog: report.logPath,
+          criuTail: report.tail,
           criuErrors: report.errors.map((e) => `${e.source}: ${e.message}`),
         };
       }

@@ -17,7 +17,9 @@ import type { Reaper } from '../sys/index.ts';
 import type { ManageCgroupsMode, Runc } from '../runc/index.ts';
 import type { CriuConfigOptions } from '../criu/index.ts';
 import type { EventSink } from './events.ts';
-import { ProcessIO, type StdioPaths } from './io.ts';
+import { ProcessIO, type KeptStdio, type StdioPaths } from './io.ts';
+import type { ForwardedExit, WorkerLink } from './keeper/index.ts';
+import { readProcStatSync } from '../sys/index.ts';
 import { mountAll, unmountAll, type RootfsMount } from './mount.ts';
 import { TaskProcess, exitTimeNow, exitTimestamp, type ExitInfo } from './process.ts';
 import { ociRuntimeError } from './oci-error.ts';
@@ -39,7 +41,26 @@ export interface ContainerDeps {
   reaper: Reaper;
   events: EventSink;
   log: Logger;
+  /** Under a keeper (docs/restart-safety.md): it keeps our stdio ends and reaps what was ours. */
+  link?: WorkerLink;
 }
+
+/** What re-adopting a container needs (from its record, docs/restart-safety.md). */
+export interface AdoptOptions {
+  id: string;
+  bundle: string;
+  terminal: boolean;
+  stdio: StdioPaths;
+  pid: number;
+  /** The init's start time in the record: with the pid, names the process (pids are reused). */
+  startTime: number;
+  /** A sleeping container: the old pipes' end must not end containerd's FIFOs. */
+  holdOpen: boolean;
+  /** Watch the init for its exit (not for a sleeping container: its recorded init is long gone). */
+  watch: boolean;
+}
+
+const STDIO_NAMES = ['stdin', 'stdout', 'stderr', 'pty'] as const;
 
 /** containerd.runc.v1.CheckpointOptions, the fields the runc shim uses. */
 export interface CheckpointRequestOptions {
@@ -145,6 +166,55 @@ export class Container {
     }
   }
 
+  /**
+   * Takes over a container a worker that died was running (its init alive or not): the pipes from
+   * the keeper, the FIFOs by path, the init watched through the keeper (it was re-parented there).
+   * A dead init is reported exited with what the keeper saw, else 255 (unknown).
+   */
+  static async adopt(o: AdoptOptions, deps: ContainerDeps): Promise<Container> {
+    const spec = JSON.parse(readFileSync(path.join(o.bundle, 'config.json'), 'utf8')) as OciSpec;
+    const c = new Container(
+      { id: o.id, bundle: o.bundle, rootfs: [], terminal: o.terminal, stdio: o.stdio },
+      spec,
+      deps,
+    );
+    const rootfs = path.join(o.bundle, 'rootfs');
+    c.#stack.defer(() => unmountAll(rootfs)); // idempotent: nothing happens if nothing is mounted
+    const kept: KeptStdio = {};
+    for (const name of STDIO_NAMES) {
+      const fd = deps.link?.inherited(`${o.id}/${name}`);
+      if (fd !== undefined) kept[name] = fd;
+    }
+    const io = await ProcessIO.adopt(o.stdio, kept, c.log, { terminal: o.terminal, holdOpen: o.holdOpen });
+    c.init.io = io;
+    c.#stack.defer(() => io.dispose());
+    c.init.pid = o.pid;
+    c.init.state.transition('running', ['created']);
+    const stat = readProcStatSync(o.pid);
+    if (stat !== undefined && stat.startTime === o.startTime && stat.state !== 'Z') {
+      c.cgroups = cgroupDirsOf(o.pid);
+      const oom = new OomWatcher(c.cgroups.get('memory'), () => c.#publishOom());
+      c.#oom = oom;
+      c.#stack.defer(() => oom.stop());
+      oom.start();
+    }
+    if (o.watch) c.#watchVia(c.init, o.startTime);
+    c.log.info('container adopted', { pid: o.pid, alive: c.cgroups.size > 0, keptFds: Object.keys(kept) });
+    return c;
+  }
+
+  /** Asks the keeper to hold our ends of the init's stdio (a worker's death must not close them). */
+  #keepFds(): void {
+    const link = this.#deps.link;
+    const io = this.init.io;
+    if (!link || !io) return;
+    for (const [name, fd] of Object.entries(io.keptFds)) link.keep(`${this.id}/${name}`, fd);
+  }
+
+  #dropFds(): void {
+    for (const name of STDIO_NAMES) this.#deps.link?.drop(`${this.id}/${name}`);
+  }
+
   process(execId: string): TaskProcess {
     if (!execId) return this.init;
     const p = this.execs.get(execId);
@@ -242,6 +312,7 @@ export class Container {
     const exit = p.exit ?? { pid: p.pid, status: 0, exitedAt: new Date() };
     if (!p.state.is('deleted')) p.state.transition('deleted');
     await this.#stack.dispose();
+    this.#dropFds();
     this.#deps.events.publish(TaskDeleteSchema, {
       containerId: this.id,
       id: this.id,
@@ -380,13 +451,48 @@ export class Container {
   /** Exits come from the reaper; each is reported once, after its start event. */
   #watch(p: TaskProcess): void {
     const pid = p.pid;
+    if (!p.execId) this.#keepFds();
     this.#deps.reaper.watch(pid).then(
       (status) => this.#onExit(p, { pid, status: status.exitCode, exitedAt: status.exitedAt }),
       (err: unknown) => {
+        // Not our child: re-parented to the keeper while no worker ran; the keeper reaps it.
+        if (this.#deps.link && (err as { code?: string }).code === 'FailedPrecondition') {
+          const stat = readProcStatSync(pid);
+          if (stat) return this.#watchVia(p, stat.startTime);
+        }
         this.log.error('cannot watch a process: reporting it as exited', { pid, error: err });
         void this.#onExit(p, { pid, status: 255, exitedAt: new Date() });
       },
     );
+  }
+
+  /** The exit of a process the keeper reaps (matched by pid and start time). */
+  #watchVia(p: TaskProcess, startTime: number): void {
+    const pid = p.pid;
+    const link = this.#deps.link;
+    const gone = () => {
+      const stat = readProcStatSync(pid);
+      return stat === undefined || stat.startTime !== startTime;
+    };
+    const report = (e: ForwardedExit | undefined) => {
+      off?.();
+      clearInterval(poll);
+      const exit = e
+        ? { pid, status: e.exitCode, exitedAt: new Date(e.exitedAt) }
+        : { pid, status: 255, exitedAt: new Date() };
+      void this.#onExit(p, exit);
+    };
+    const matches = (e: ForwardedExit) => e.pid === pid && e.startTime === startTime;
+    const off = link?.onExit((e) => {
+      if (matches(e)) report(e);
+    });
+    // Without a keeper's word (none, or it missed the exit), a process that is gone is lost: 255.
+    const poll = setInterval(() => {
+      if (p.exit === undefined && gone()) setTimeout(() => p.exit === undefined && report(undefined), 2000);
+    }, 5000).unref();
+    const known = link?.exitOf(pid);
+    if (known && matches(known)) report(known);
+    else if (!link && gone()) report(undefined);
   }
 
   async #onExit(p: TaskProcess, exit: ExitInfo): Promise<void> {

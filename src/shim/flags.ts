@@ -2,7 +2,7 @@
  * The shim's command line, as containerd invokes it (runtime v2): `[flags] start|delete`, or flags
  * alone for the long-running daemon that `start` spawns. Parsed once into a typed config.
  */
-import { invalidArgument } from '../base/index.ts';
+import { invalidArgument, quoteValue } from '../base/index.ts';
 
 export type ShimAction = 'start' | 'delete' | 'serve' | 'version' | 'info';
 
@@ -48,8 +48,8 @@ export function parseFlags(argv: readonly string[], cwd: string): ShimFlags {
   else if (bools.has('info')) action = 'info';
   else if (positional[0] === 'start' || positional[0] === 'delete') action = positional[0];
   else if (positional.length > 0) {
-    throw invalidArgument(`unknown action "${positional[0]}": expected start or delete`, {
-      details: { action: positional[0] },
+    throw invalidArgument(`unknown action ${quoteValue(positional[0]!)}: expected start or delete`, {
+      details: { action: quoteValue(positional[0]!) },
     });
   }
   const flags: ShimFlags = {

@@ -30,6 +30,7 @@ import {
   DisposableStack2,
   describeError,
   invalidArgument,
+  quoteValue,
   unimplemented,
   type Logger,
 } from '../base/index.ts';
@@ -59,6 +60,9 @@ export interface ProcessIOOptions {
 
 type StdioSlot = number | 'ignore';
 
+/** Our ends of a process's stdio, by name: what a keeper holds across a worker restart. */
+export type KeptStdio = Partial<Record<'stdin' | 'stdout' | 'stderr' | 'pty', number>>;
+
 export class ProcessIO {
   readonly #stack = new DisposableStack2();
   /** fds given to runc for the container; ours are closed once runc has them. */
@@ -76,6 +80,8 @@ export class ProcessIO {
   #ptyWriter: PtyWriter | undefined;
   /** While true, the container's EOF does not close containerd's FIFOs (a checkpoint is coming). */
   holdOpen = false;
+  /** Our ends of the process's pipes (or its pty master), for a keeper to hold (keptFds). */
+  readonly #ours: KeptStdio = {};
 
   private constructor(log: Logger) {
     this.#log = log;
@@ -101,6 +107,7 @@ export class ProcessIO {
         if (!options.terminal) {
           const [r, w] = pipe();
           io.#childFds[0] = r;
+          io.#ours.stdin = w;
           const writer = io.#stack.use(
             new net.Socket({ fd: w, readable: false, writable: true }),
             (s) => void s.destroy(),
@@ -157,6 +164,7 @@ export class ProcessIO {
   #attach(slot: 1 | 2, fifo: Writable): void {
     const [r, w] = pipe();
     this.#childFds[slot] = w;
+    this.#ours[slot === 1 ? 'stdout' : 'stderr'] = r;
     const reader = this.#stack.use(
       new net.Socket({ fd: r, readable: true, writable: false }),
       (s) => void s.destroy(),
@@ -179,9 +187,15 @@ export class ProcessIO {
     const master = await cs.receiveMaster(signal);
     this.#console = undefined;
     await cs.dispose();
+    this.#adoptMaster(master);
+  }
+
+  /** Copies through the pty master: its output to the stdout FIFO, the stdin FIFO into it. */
+  #adoptMaster(master: number): void {
     let reader: tty.ReadStream;
     try {
       setNonBlocking(master);
+      this.#ours.pty = master;
       const ctl = dupCloexec(master);
       this.#masterCtl = ctl;
       this.#stack.defer(() => {
@@ -211,6 +225,77 @@ export class ProcessIO {
       input.on('data', (chunk: Buffer) => {
         if (!writer.write(chunk)) input.pause();
       });
+    }
+  }
+
+  /** Our ends of the process's stdio (the fds a keeper keeps so the process never sees them close). */
+  get keptFds(): KeptStdio {
+    return { ...this.#ours };
+  }
+
+  /**
+   * A process's stdio taken over from a worker that died (docs/restart-safety.md): our ends of its
+   * pipes (or its pty master) come from the keeper; containerd's FIFOs are opened again by path.
+   * `holdOpen` (a sleeping container) keeps the FIFOs open when the old pipes end.
+   */
+  static async adopt(
+    paths: StdioPaths,
+    kept: KeptStdio,
+    log: Logger,
+    options: ProcessIOOptions & { holdOpen?: boolean } = {},
+  ): Promise<ProcessIO> {
+    const io = new ProcessIO(log);
+    io.holdOpen = options.holdOpen ?? false;
+    try {
+      if (paths.stdin) {
+        const fifo = io.#stack.use(await openFifo(paths.stdin, 'r'), (s) => void s.destroy());
+        io.#stdinFifo = fifo;
+        if (!options.terminal && kept.stdin !== undefined) {
+          io.#ours.stdin = kept.stdin;
+          const writer = io.#stack.use(
+            new net.Socket({ fd: kept.stdin, readable: false, writable: true }),
+            (s) => void s.destroy(),
+          );
+          io.#stdinWriter = writer;
+          fifo.pipe(writer);
+          writer.on('error', (err) => log.debug('stdin copy ended', { error: err }));
+        }
+      }
+      const file = fileUri(paths.stdout);
+      if (file !== undefined) {
+        io.#openFile(file, { terminal: false });
+      } else {
+        for (const [slot, p] of [
+          [1, paths.stdout],
+          [2, paths.stderr],
+        ] as const) {
+          if (!p) continue;
+          io.#holdReadEnd(p);
+          io.#fifos.set(
+            slot,
+            io.#stack.use(await openFifo(p, 'w'), (s) => void s.destroy()),
+          );
+        }
+      }
+      for (const [slot, name] of [
+        [1, 'stdout'],
+        [2, 'stderr'],
+      ] as const) {
+        const fd = kept[name];
+        const fifo = io.#fifos.get(slot);
+        if (fd === undefined || !fifo || options.terminal) continue;
+        io.#ours[name] = fd;
+        const reader = io.#stack.use(
+          new net.Socket({ fd, readable: true, writable: false }),
+          (s) => void s.destroy(),
+        );
+        io.#copies.push(copy(reader, fifo, log, () => !io.holdOpen && !io.#toFile));
+      }
+      if (options.terminal && kept.pty !== undefined) io.#adoptMaster(kept.pty);
+      return io;
+    } catch (err) {
+      await io.dispose();
+      throw err;
     }
   }
 
@@ -285,7 +370,10 @@ export function fileUri(stdout: string): string | undefined {
     throw unimplemented('stdio scheme binary:// (a logging binary) is not supported', {
       details: { stdout },
     });
-  if (scheme !== 'file') throw invalidArgument(`unknown stdio scheme ${scheme}`, { details: { stdout } });
+  if (scheme !== 'file')
+    throw invalidArgument(`unknown stdio scheme ${quoteValue(scheme)}`, {
+      details: { stdout: quoteValue(stdout) },
+    });
   return decodeURIComponent(new URL(stdout).pathname);
 }
 

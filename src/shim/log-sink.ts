@@ -6,8 +6,9 @@
  * `retryMs` until containerd reads it again; a write never blocks. Without the FIFO at all (started
  * by hand), lines go to stderr.
  */
-import { constants, existsSync, openSync } from 'node:fs';
+import { constants, createWriteStream, existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 
 const MAX_PENDING_BYTES = 256 * 1024;
 
@@ -78,4 +79,13 @@ export function fifoLogSink(fifoPath: string, options: LogSinkOptions = {}): (li
     if (sock) sock.write(line);
     else keep(line);
   };
+}
+
+/** Appends log lines to /var/log/zeropod/shim-<namespace>.log (never blocks the daemon). */
+export function fileLogSink(namespace: string): (line: string) => void {
+  const dir = process.env['ZEROPOD_SHIM_LOG_DIR'] ?? '/var/log/zeropod';
+  mkdirSync(dir, { recursive: true });
+  const out = createWriteStream(path.join(dir, `shim-${namespace}.log`), { flags: 'a' });
+  out.on('error', (err) => process.stderr.write(`shim log: ${err.message}\n`));
+  return (line) => void out.write(line);
 }

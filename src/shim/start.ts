@@ -62,7 +62,14 @@ function spawnDaemon(flags: ShimFlags, entry: string, server: net.Server, sock: 
     cwd: flags.bundle,
     detached: true, // own session: the daemon outlives containerd restarts
     stdio: ['ignore', 'ignore', 'ignore', fd],
-    env: { ...process.env, ZEROPOD_SHIM_LISTEN_FD: '3', ZEROPOD_SHIM_SOCKET: sock },
+    env: {
+      ...process.env,
+      ZEROPOD_SHIM_LISTEN_FD: '3',
+      ZEROPOD_SHIM_SOCKET: sock,
+      // Restart-safe (docs/restart-safety.md): a keeper owns the socket and runs the daemon as its
+      // worker. ZEROPOD_SHIM_KEEPER=0 in containerd's environment runs the daemon alone.
+      ...(process.env['ZEROPOD_SHIM_KEEPER'] === '0' ? {} : { ZEROPOD_SHIM_ROLE: 'keeper' }),
+    },
   });
   child.unref();
 }

@@ -13,6 +13,11 @@ import {
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Container, type ContainerDeps } from './container.ts';
+import { RECORD_VERSION, type ContainerRecord, type RecordStore, type ScaleRecord } from './records/index.ts';
+import { describeError } from '../base/index.ts';
+import { readProcStatSync } from '../sys/index.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { exitTimestamp, type ProcessPhase } from './process.ts';
 import { statsAny } from './stats.ts';
 import type { LinuxResources } from '../runc/index.ts';
@@ -42,6 +47,14 @@ export interface TaskServiceHooks {
   beforeExec?(c: Container): Promise<void>;
   /** Replaces Stats/State for containers the decorator knows are scaled down. */
   pidOverride?(c: Container): number | undefined;
+  /** The decorator's part of a container's durable record (docs/restart-safety.md). */
+  scaleRecordOf?(c: Container): ScaleRecord | undefined;
+  /**
+   * Called for each container re-adopted from its record, with the record's scale part and whether
+   * its init still runs. A container with a scale part whose init is gone is the decorator's to
+   * settle (asleep, or reported exited).
+   */
+  onAdopted?(c: Container, scale: ScaleRecord | undefined, alive: boolean): Promise<void> | void;
 }
 
 export class TaskService {
@@ -52,6 +65,80 @@ export class TaskService {
   hooks: TaskServiceHooks = {};
   /** Set by the daemon: called by Shutdown when no container is left. */
   onEmpty: () => void = () => undefined;
+  /** Where containers' records go, when the daemon may be restarted (a keeper's worker). */
+  records: RecordStore | undefined;
+  namespace = '';
+  readonly #lastInit = new Map<string, { pid: number; startTime: number }>();
+
+  /** The keeper's link when this daemon is a keeper's worker. */
+  get link(): ContainerDeps['link'] {
+    return this.#deps.link;
+  }
+
+  /** Writes `c`'s record (off the caller's path: never awaited by an operation). */
+  saveRecord(c: Container): void {
+    const store = this.records;
+    if (!store || !this.containers.has(c.id)) return;
+    const stat = c.init.pid > 0 ? readProcStatSync(c.init.pid) : undefined;
+    // Asleep, the init is gone: the record keeps the last one it saw (a new worker needs the pid).
+    const init = stat ? { pid: c.init.pid, startTime: stat.startTime } : this.#lastInit.get(c.id);
+    if (init) this.#lastInit.set(c.id, init);
+    const scale = this.hooks.scaleRecordOf?.(c);
+    const r: ContainerRecord = {
+      version: RECORD_VERSION,
+      id: c.id,
+      namespace: this.namespace,
+      bundle: c.bundle,
+      stdio: { ...c.init.stdio },
+      terminal: c.init.terminal,
+      ...(init ? { init } : {}),
+      ...(scale ? { scale } : {}),
+      updatedAt: '',
+    };
+    void store.write(r);
+  }
+
+  /**
+   * Re-adopts the containers of a worker that died (docs/restart-safety.md). A container whose init
+   * is gone is reported exited; one that sleeps is handed to the decorator with its scale record.
+   */
+  async adopt(records: readonly ContainerRecord[]): Promise<void> {
+    for (const r of records) {
+      if (!existsSync(path.join(r.bundle, 'config.json'))) {
+        // containerd removed the task while no worker served it (a `delete` after the keeper died).
+        void this.records?.remove(r.id);
+        continue;
+      }
+      if (!r.init) {
+        // Never got a pid: created mid-death; containerd's Create failed with Unavailable.
+        void this.records?.remove(r.id);
+        continue;
+      }
+      const stat = readProcStatSync(r.init.pid);
+      const alive = stat !== undefined && stat.startTime === r.init.startTime && stat.state !== 'Z';
+      const decorated = r.scale !== undefined && this.hooks.onAdopted !== undefined;
+      try {
+        const c = await Container.adopt(
+          {
+            id: r.id,
+            bundle: r.bundle,
+            terminal: r.terminal,
+            stdio: r.stdio,
+            pid: r.init.pid,
+            startTime: r.init.startTime,
+            holdOpen: !alive && decorated,
+            watch: alive || !decorated,
+          },
+          this.#deps,
+        );
+        this.containers.set(r.id, c);
+        this.#lastInit.set(r.id, r.init);
+        await this.hooks.onAdopted?.(c, r.scale, alive);
+      } catch (err) {
+        this.#log.error('cannot re-adopt a container', { container: r.id, error: describeError(err) });
+      }
+    }
+  }
 
   constructor(deps: ContainerDeps) {
     this.#deps = deps;
@@ -86,6 +173,7 @@ export class TaskService {
             ctx.signal,
           );
           this.containers.set(req.id, c);
+          this.saveRecord(c);
           await this.hooks.onCreated?.(c);
           return { pid: c.init.pid };
         } finally {
@@ -126,7 +214,11 @@ export class TaskService {
           if (!req.execId) await this.hooks.onDeleting?.(c);
           return c.delete(req.execId);
         });
-        if (!req.execId) this.containers.delete(req.id);
+        if (!req.execId) {
+          this.containers.delete(req.id);
+          this.#lastInit.delete(req.id);
+          void this.records?.remove(req.id);
+        }
         return { pid: exit.pid, exitStatus: exit.status, exitedAt: exitTimestamp(exit) };
       },
       pids: async (req) => {

@@ -5,6 +5,7 @@ export {
   setChildSubreaper,
   isChildSubreaper,
   pidfdOpen,
+  pidfdGetfd,
   waitPidfd,
   waitPid,
   decodeSiginfo,
@@ -48,3 +49,4 @@ export {
   type WindowSize,
 } from './pty.ts';
 export { resolveExecutable } from './executable.ts';
+export { isUnder, cmdlineNames, mountPointsUnder, processesNaming } from './proc-leftovers.ts';

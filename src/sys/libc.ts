@@ -58,6 +58,7 @@ interface Libc {
   prctl: Fn<[number, number, number, number, number]>;
   prctlPtr: Fn<[number, Buffer, number, number, number]>;
   pidfd_open: Fn<[number, number]>;
+  pidfd_getfd: Fn<[number, number, number]>;
   waitid: Fn<[number, number, Buffer, number]>;
   setns: Fn<[number, number]>;
   socket: Fn<[number, number, number]>;
@@ -98,6 +99,7 @@ function load(): Libc {
     ),
     // glibc >= 2.36 exports pidfd_open (bookworm has 2.36, sid newer).
     pidfd_open: lib.func('int pidfd_open(int pid, unsigned int flags)'),
+    pidfd_getfd: lib.func('int pidfd_getfd(int pidfd, int targetfd, unsigned int flags)'),
     waitid: lib.func('int waitid(int idtype, int id, void *infop, int options)'),
     setns: lib.func('int setns(int fd, int nstype)'),
     socket: lib.func('int socket(int domain, int type, int protocol)'),
@@ -143,6 +145,14 @@ export function isChildSubreaper(): boolean {
 /** A pidfd for `pid`. Works for a zombie; ESRCH (NotFound) when the pid is gone or already reaped. */
 export function pidfdOpen(pid: number): number {
   return check('pidfd_open', load().pidfd_open(pid, 0), { pid });
+}
+
+/**
+ * A copy of another process's fd `targetfd` in this process (close-on-exec), through its pidfd
+ * (Linux 5.6): how the keeper takes over an fd the worker asks it to keep, with no message passing.
+ */
+export function pidfdGetfd(pidfd: number, targetfd: number): number {
+  return check('pidfd_getfd', load().pidfd_getfd(pidfd, targetfd, 0), { pidfd, targetfd });
 }
 
 /** How a child ended, decoded from siginfo_t. exitCode is 128+signal when killed, like containerd. */

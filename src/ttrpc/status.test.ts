@@ -6,6 +6,7 @@ import { ErrorCode, ZeropodError, notFound } from '../base/index.ts';
 import { StatusSchema } from '../gen/proto/status_pb.js';
 import {
   GrpcCode,
+  MAX_STATUS_MESSAGE,
   errorCodeOf,
   errorFromStatus,
   grpcCodeName,
@@ -89,6 +90,15 @@ void describe('errors <-> status', () => {
     const status = statusFromError(err);
     assert.equal(status.code, GrpcCode.NOT_FOUND);
     assert.equal(statusMessage(status), 'container abc: stat /run/abc: ENOENT');
+  });
+
+  void test('a huge message is cut to a bounded size, keeping its start and its end', () => {
+    const err = notFound(`head ${'x'.repeat(100_000)} tail`, { cause: new Error('the cause') });
+    const text = statusMessage(statusFromError(err));
+    assert.ok(text.length <= MAX_STATUS_MESSAGE, `${text.length}`);
+    assert.ok(text.startsWith('head xxx'));
+    assert.ok(text.endsWith('tail: the cause'));
+    assert.match(text, /characters left out/);
   });
 
   void test('foreign errors: aborts are CANCELLED, timeouts DEADLINE_EXCEEDED, the rest INTERNAL', () => {

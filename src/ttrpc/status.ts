@@ -106,9 +106,22 @@ export function statusMessage(status: Status): string {
   }
 }
 
+/**
+ * The longest message a status carries. containerd relays it in its gRPC reply; a message built from
+ * an oversized input must not make that reply undeliverable. Longer ones keep their start and end.
+ */
+export const MAX_STATUS_MESSAGE = 16 * 1024;
+
 /** The status a handler failure is reported with: its code, and its message with the cause chain. */
 export function statusFromError(err: unknown): Status {
-  return newStatus(grpcCodeOf(codeOf(err)), describeError(err));
+  return newStatus(grpcCodeOf(codeOf(err)), boundMessage(describeError(err)));
+}
+
+export function boundMessage(message: string, max = MAX_STATUS_MESSAGE): string {
+  if (message.length <= max) return message;
+  const cut = `\n... (${message.length - max} characters left out) ...\n`;
+  const half = Math.floor((max - cut.length) / 2);
+  return message.slice(0, half) + cut + message.slice(message.length - half);
 }
 
 /**

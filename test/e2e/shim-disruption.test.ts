@@ -21,6 +21,7 @@ import {
   NOTHING_LEFT,
   PodTracker,
   podProcesses,
+  loggingShimPid,
   shimPids,
 } from './shim-helpers.ts';
 
@@ -113,7 +114,7 @@ differential(
       const stopped = await cri.containerStatus(main);
       const { status: sandbox } = await cri.runtime.podSandboxStatus({ podSandboxId: pod.id });
       // Our shim's own log reaches the new containerd (its log FIFO was reopened): the kill it logged.
-      const shim = shimPids(pod)[0];
+      const shim = loggingShimPid(pod);
       const shimLogsAfterRestart =
         handler === 'zeropod' && shim !== undefined
           ? await eventually('shim log lines after the restart', () =>

@@ -149,6 +149,26 @@ export function shimPids(pod: RunningPod): number[] {
   }
 }
 
+/**
+ * The pid that writes the shim's log lines for `pod`: the keeper's worker when a keeper serves it
+ * (docs/restart-safety.md), else the shim itself.
+ */
+export function loggingShimPid(pod: RunningPod): number | undefined {
+  const shims = shimPids(pod);
+  try {
+    const worker = Number(readFileSync('/run/zeropod/s/node-k8s.io.worker.pid', 'utf8'));
+    if (shims.includes(readParent(worker))) return worker;
+  } catch {
+    // no keeper
+  }
+  return shims[0];
+}
+
+function readParent(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 /** Mount points (this mount namespace) that name one of `ids`. */
 export function mountsMentioning(ids: string[]): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')

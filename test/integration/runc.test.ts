@@ -236,7 +236,7 @@ void test("checkpoint and restore keep a process's memory; its stdout pipe is re
     assert.ok(e instanceof ZeropodError && e.code === ErrorCode.Internal);
     assert.match(
       e.message,
-      /^runc checkpoint \S+: criu failed[^]*dump\.log \(last 20 lines\):[^]*Dumping FAILED/,
+      /^runc checkpoint \S+: criu failed[^]*CRIU said \(\S*dump\.log\):[^]*Locking network failed[^]*Dumping FAILED/,
     );
     assert.ok((e.details['criuErrors'] as string[]).some((l) => /Locking network failed/.test(l)));
     return true;

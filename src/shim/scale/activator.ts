@@ -5,7 +5,7 @@
  * back, is proxied to it. After the wake the redirect is removed and new connections go straight
  * to the app; the proxied ones live until they close or sit idle past proxy-timeout.
  */
-import type net from 'node:net';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DisposableStack2, describeError, type Logger } from '../../base/index.ts';
 import { dialInNetns, listenInNetns } from '../../netns/index.ts';
@@ -23,6 +23,12 @@ export interface ActivatorOptions {
   log: Logger;
   /** Resolves when the app accepts connections again; rejects if it cannot be brought back. */
   wake: () => Promise<void>;
+  /**
+   * Listening sockets kept across a worker restart (docs/restart-safety.md): `inherited` gives the
+   * one a keeper kept for an app port (connections made meanwhile wait in its backlog), `keep`
+   * hands a new one to the keeper.
+   */
+  listeners?: { inherited(appPort: number): number | undefined; keep(appPort: number, fd: number): void };
 }
 
 const PROBE_WAIT_MS = 300;
@@ -45,7 +51,14 @@ export class Activator {
     const a = new Activator(o);
     try {
       for (const appPort of o.appPorts) {
-        const server = await listenInNetns(o.netnsPath, { host: '::', port: 0, backlog: 1024 });
+        const kept = o.listeners?.inherited(appPort);
+        const server =
+          kept === undefined
+            ? await listenInNetns(o.netnsPath, { host: '::', port: 0, backlog: 1024 })
+            : await listenOnFd(kept);
+        // Node has no public accessor for a listening socket's fd; the handle's is stable on Linux.
+        const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+        if (kept === undefined && typeof fd === 'number' && fd >= 0) o.listeners?.keep(appPort, fd);
         a.#stack.defer(() => new Promise<void>((r) => server.close(() => r())));
         server.on('connection', (sock) => void a.#handle(sock, appPort));
         a.#servers.push(server);
@@ -185,4 +198,16 @@ export class Activator {
     app.pipe(client);
     client.resume();
   }
+}
+
+/** A server on a listening socket this process inherited. */
+function listenOnFd(fd: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }

@@ -64,6 +64,20 @@ test('bad values are refused naming the annotation, the value and the expected f
   }
 });
 
+test('an oversized bad value is quoted by a prefix and its length, never whole', () => {
+  const value = `web:${'8'.repeat(200_000)}`;
+  assert.throws(
+    () => compileScaleConfig({ [Annotations.portsMap]: value }),
+    (err: unknown) =>
+      err instanceof ZeropodError &&
+      err.code === 'InvalidArgument' &&
+      err.message.includes('ports-map="web:888') &&
+      err.message.includes('(200004 characters)') &&
+      err.message.length < 400 &&
+      JSON.stringify(err.details).length < 400,
+  );
+});
+
 test('only named containers scale, never the sandbox, and 0 disables', () => {
   const c = compileScaleConfig({ [Annotations.containerNames]: 'web' });
   assert.equal(scales(c, { name: 'web', isSandbox: false }), true);

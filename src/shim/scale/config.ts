@@ -2,7 +2,7 @@
  * The scale-to-zero configuration of a container, compiled once from the pod's annotations (the
  * original's keys, formats and defaults). Code past this point never sees annotation strings.
  */
-import { invalidArgument } from '../../base/index.ts';
+import { invalidArgument, quoteValue } from '../../base/index.ts';
 import { parseGoDuration } from './duration.ts';
 
 export const ANNOTATION_PREFIX = 'zeropod.ctrox.dev/';
@@ -54,8 +54,8 @@ export const DEFAULTS: ScaleConfig = {
 };
 
 function bad(key: string, value: string, expected: string): never {
-  throw invalidArgument(`invalid annotation ${key}="${value}": expected ${expected}`, {
-    details: { annotation: key, value, expected },
+  throw invalidArgument(`invalid annotation ${key}=${quoteValue(value)}: expected ${expected}`, {
+    details: { annotation: key, value: quoteValue(value), length: value.length, expected },
   });
 }
 

@@ -82,6 +82,16 @@ export class NextWake {
     if (!this.#prepared) await this.#deleteRuncContainer();
   }
 
+  /** A sleeping container re-adopted by a new worker: its copies are still mounted in the work dir. */
+  adopt(copies: readonly TmpfsCopy[]): void {
+    this.#tmpfs = [...copies];
+  }
+
+  /** The copies made for the next wake (recorded so a new worker can restore with them). */
+  get copies(): readonly TmpfsCopy[] {
+    return this.#tmpfs;
+  }
+
   /** For the wake, once. */
   take(): WakeKit {
     const copies = this.#tmpfs;

@@ -27,7 +27,13 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { describeError, internal, type Logger } from '../../base/index.ts';
-import { criuLogTail, criuRestoreArgv, startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
+import {
+  criuFailureReport,
+  criuRestoreArgv,
+  describeCriuFailure,
+  startLazyPages,
+  type LazyPagesDaemon,
+} from '../../criu/index.ts';
 import { readRuncState, restoredRuncState, writeRuncState, type RuncStateFile } from '../../runc/index.ts';
 import { LINUX, mount, pipe, readProcStatSync, resolveExecutable, umount2 } from '../../sys/index.ts';
 import { planRestore, unsupportedReason, type RestorePlan } from './restore-plan.ts';
@@ -211,9 +217,9 @@ export class PreparedRestore {
       const code = await this.#exit!;
       const t1 = performance.now();
       if (code !== 0) {
-        const tail = await criuLogTail(o.workPath, 'restore', 20).catch(() => []);
-        throw internal(`criu restore exited with ${code}${tail.length ? `:\n${tail.join('\n')}` : ''}`, {
-          details: { log: path.join(o.workPath, 'restore.log') },
+        const report = await criuFailureReport(o.workPath, 'restore');
+        throw internal(`criu restore exited with ${code}: ${describeCriuFailure(report)}`, {
+          details: { log: report.logPath, tail: report.tail },
         });
       }
       const pid = Number(readFileSync(this.#pidFile, 'utf8').trim());

@@ -29,15 +29,18 @@ import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
+import { tmpfsCopiesIn } from './tmpfs-copies.ts';
 import { bringBack } from './bring-back.ts';
 import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
+import type { ScaleRecord } from '../records/index.ts';
 import { IdleTracker } from './idle.ts';
 
 export type ScalePhase = 'starting' | 'running' | 'checkpointing' | 'scaled-down' | 'restoring' | 'stopped';
 
 const transitions = {
-  starting: ['running', 'stopped'],
+  // starting -> scaled-down: a sleeping container re-adopted by a new worker (adoptAsleep).
+  starting: ['running', 'scaled-down', 'stopped'],
   running: ['checkpointing', 'stopped'],
   checkpointing: ['running', 'scaled-down', 'stopped'],
   'scaled-down': ['restoring', 'stopped'],
@@ -70,6 +73,12 @@ export interface ScaleDeps {
   imageRoot: string;
   workRoot: string;
   log: Logger;
+  /** A keeper's fd store (docs/restart-safety.md): the activator's listeners outlive a worker. */
+  fds?: {
+    inherited(key: string): number | undefined;
+    keep(key: string, fd: number): void;
+    drop(key: string): void;
+  };
 }
 
 const MAX_CHECKPOINT_FAILURES = 5;
@@ -94,6 +103,8 @@ export class ScaledContainer {
   #activator: Activator | undefined;
   #idle: IdleTracker;
   #timer: NodeJS.Timeout | undefined;
+  /** Aborted when the daemon lets go of this container (detach): no idle tick starts after it. */
+  readonly #life = new AbortController();
   #wake: Promise<void> | undefined;
   #expectExit = false;
   /** Killed inits whose exit (reaped by the container's watcher) we wait for. */
@@ -151,6 +162,13 @@ export class ScaledContainer {
   async begin(): Promise<void> {
     this.ports = await this.#discoverPorts();
     this.#log.info('scale to zero enabled', { ports: this.ports, scaledownMs: this.config.scaledownMs });
+    await this.#listen();
+    this.state.transition('running', ['starting']);
+    this.#schedule();
+  }
+
+  /** The activator on its own ports, and the container's nft table pointing at them. */
+  async #listen(): Promise<void> {
     const v4 = [...this.#deps.nodeAddresses].filter((a) => !a.includes(':'));
     const v6 = [...this.#deps.nodeAddresses].filter((a) => a.includes(':'));
     if (!this.config.countLocalhost) {
@@ -167,6 +185,7 @@ export class ScaledContainer {
       proxyTimeoutMs: this.config.proxyTimeoutMs,
       log: this.#log,
       wake: () => this.requestWake(),
+      ...(this.#deps.fds ? { listeners: this.#listenerStore(this.#deps.fds) } : {}),
     });
     this.#nft = new NftTable(this.#deps.netnsPath, {
       table: tableName(this.container.id),
@@ -175,8 +194,6 @@ export class ScaledContainer {
       quiet6: v6,
     });
     await this.#nft.install(this.#activator.ports);
-    this.state.transition('running', ['starting']);
-    this.#schedule();
   }
 
   async #discoverPorts(): Promise<number[]> {
@@ -198,7 +215,7 @@ export class ScaledContainer {
 
   #schedule(): void {
     clearTimeout(this.#timer);
-    if (this.state.is('stopped')) return;
+    if (this.state.is('stopped') || this.#life.signal.aborted) return;
     this.#timer = setTimeout(() => void this.#tick(), this.#idle.intervalMs);
     this.#timer.unref();
   }
@@ -234,8 +251,9 @@ export class ScaledContainer {
     this.state.transition('checkpointing');
     const activator = this.#activator;
     activator.accepted = 0;
-    await this.#nft.redirect();
     try {
+      // Inside the try: a failing nft must leave the container running, never in checkpointing.
+      await this.#nft.redirect();
       // Anything that arrived before the redirect is the app's: stay up.
       if ((await this.#nft.activity()) !== countBefore) {
         return this.#abort('traffic arrived while preparing the checkpoint');
@@ -417,10 +435,13 @@ export class ScaledContainer {
     this.#frozen = false;
   }
 
+  /** Back to running after a dropped checkpoint. Each step may fail; the phase is restored anyway. */
   async #abort(reason: string): Promise<void> {
+    const step = (what: string) => (err: unknown) =>
+      this.#log.error(`aborting the checkpoint: ${what} failed`, { error: describeError(err) });
     this.#next.discard();
     if (this.#heldConnections > 0) {
-      await this.#nft?.release();
+      await this.#nft?.release().catch(step('releasing held connections'));
       this.#heldConnections = 0;
     }
     if (this.#frozen) {
@@ -433,7 +454,7 @@ export class ScaledContainer {
       this.#frozen = false;
     }
     if (this.container.init.io) this.container.init.io.holdOpen = false;
-    await this.#nft?.unredirect();
+    await this.#nft?.unredirect().catch(step('switching the redirect off'));
     this.stats.abortedCheckpoints++;
     this.#idle.touch(performance.now());
     this.state.transition('running', ['checkpointing']);
@@ -572,8 +593,65 @@ export class ScaledContainer {
     return true;
   }
 
+  /**
+   * The daemon is going (SIGTERM) but the container is not: stop deciding (no new checkpoint) and
+   * let the operation in flight finish (bounded), then leave the app, its image, its prepared
+   * restore's files and its nft table as they are. Only a real deletion removes them (dispose, or
+   * `containerd-shim-zeropod-v2 delete` after the daemon died).
+   */
+  async detach(timeoutMs = 5000): Promise<void> {
+    this.#life.abort();
+    clearTimeout(this.#timer);
+    const settled = this.container.queue.run(() => Promise.resolve());
+    await Promise.race([settled, sleep(timeoutMs)]);
+  }
+
+  #listenerStore(fds: NonNullable<ScaleDeps['fds']>) {
+    const key = (appPort: number) => `${this.container.id}/activator-${appPort}`;
+    return {
+      inherited: (appPort: number) => fds.inherited(key(appPort)),
+      keep: (appPort: number, fd: number) => fds.keep(key(appPort), fd),
+    };
+  }
+
+  /** What a new worker needs to take this container over (docs/restart-safety.md). */
+  record(): ScaleRecord {
+    return {
+      phase: this.state.phase,
+      ports: [...this.ports],
+      activatorPorts: [...(this.#activator?.ports ?? [])],
+      imagePath: this.imagePath,
+      workPath: this.workPath,
+      heldConnections: this.#heldConnections,
+      tmpfs: this.#next.copies.map((c) => ({ ...c })),
+    };
+  }
+
+  /**
+   * A sleeping container whose worker died: its image and the tmpfs copies are on disk, the prepared
+   * restore's waiter died with the worker. Listen again, redirect again, and let the next wake go
+   * through `runc restore` (runc's record of the old init goes first, as when nothing was prepared).
+   */
+  async adoptAsleep(rec: ScaleRecord): Promise<void> {
+    this.ports = [...rec.ports];
+    this.#heldConnections = 0; // their hold rules went with the old table: they are reset on wake
+    this.#expectExit = true;
+    // The record may predate the dump (the worker died right after it): the mounts are the truth.
+    this.#next.adopt(rec.tmpfs?.length ? rec.tmpfs : tmpfsCopiesIn(this.workPath));
+    if (this.container.init.io) this.container.init.io.holdOpen = true;
+    await this.container.runc.delete(this.container.id, { force: true }).catch((err: unknown) => {
+      this.#log.debug('runc record of the sleeping container', { error: describeError(err) });
+    });
+    await this.#listen();
+    await this.#nft!.redirect();
+    this.state.transition('scaled-down', ['starting']);
+    this.#schedule(); // the idle ticks resume once it is awake
+    this.#log.info('sleeping container adopted', { ports: this.ports, tmpfsCopies: rec.tmpfs?.length ?? 0 });
+  }
+
   async dispose(): Promise<void> {
     clearTimeout(this.#timer);
+    for (const port of this.ports) this.#deps.fds?.drop(`${this.container.id}/activator-${port}`);
     await this.#next.dispose();
     if (!this.state.is('stopped')) this.state.transition('stopped');
     await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RuncStateFile } from '../../runc/index.ts';
-import { dumpExternals, restoreExternals, tmpfsMountpoints, tmpfsOptions } from './tmpfs-copies.ts';
+import {
+  dumpExternals,
+  restoreExternals,
+  tmpfsCopiesIn,
+  tmpfsMountpoints,
+  tmpfsOptions,
+} from './tmpfs-copies.ts';
 
 const mountinfo = [
   '600 599 0:80 / / rw,relatime - overlay overlay rw,lowerdir=/l',
@@ -38,4 +44,20 @@ void test('the dump names each tmpfs external by its key; the restore binds the 
   const copies = [{ mountpoint: '/dev', key: 'zp-tmpfs-0', dir: '/w/tmpfs-0' }];
   assert.deepEqual(dumpExternals(copies), [{ key: '/dev', value: 'zp-tmpfs-0' }]);
   assert.deepEqual(restoreExternals(copies), [{ key: 'zp-tmpfs-0', value: '/w/tmpfs-0' }]);
+});
+
+void test('tmpfsCopiesIn: the copies mounted in a work directory, by their image keys, in order', () => {
+  const mountinfo = [
+    '22 1 0:20 / / rw - ext4 /dev/vda rw',
+    '90 22 0:50 / /run/zeropod/work/abc/tmpfs-10 rw - tmpfs tmpfs rw',
+    '91 22 0:51 / /run/zeropod/work/abc/tmpfs-0 rw - tmpfs tmpfs rw',
+    '92 22 0:52 / /run/zeropod/work/abc/criu-root rw - overlay overlay rw',
+    '93 22 0:53 / /run/zeropod/work/abcd/tmpfs-1 rw - tmpfs tmpfs rw',
+    '94 90 0:54 / /run/zeropod/work/abc/tmpfs-10/pts rw - devpts devpts rw',
+    '',
+  ].join('\n');
+  assert.deepEqual(tmpfsCopiesIn('/run/zeropod/work/abc', mountinfo), [
+    { mountpoint: '', key: 'zp-tmpfs-0', dir: '/run/zeropod/work/abc/tmpfs-0' },
+    { mountpoint: '', key: 'zp-tmpfs-10', dir: '/run/zeropod/work/abc/tmpfs-10' },
+  ]);
 });

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { RuncStateFile } from '../../runc/index.ts';
-import { LINUX, mount, umount2 } from '../../sys/index.ts';
+import { LINUX, mount, mountPointsUnder, umount2 } from '../../sys/index.ts';
 
 export interface TmpfsCopy {
   /** Where it is mounted in the container ("/dev"). */
@@ -96,6 +96,23 @@ export const dumpExternals = (copies: readonly TmpfsCopy[]) =>
 /** For the restore: each key comes from its copy. */
 export const restoreExternals = (copies: readonly TmpfsCopy[]) =>
   copies.map((c) => ({ key: c.key, value: c.dir }));
+
+/**
+ * The copies mounted in a work directory (`tmpfs-<i>`, named `zp-tmpfs-<i>` in the image), found
+ * from the mount table: what a new worker restores with when no record lists them. The container's
+ * mount point is not known this way; the restore does not need it.
+ */
+export function tmpfsCopiesIn(
+  workPath: string,
+  mountinfo = readFileSync('/proc/self/mountinfo', 'utf8'),
+): TmpfsCopy[] {
+  const out: TmpfsCopy[] = [];
+  for (const dir of mountPointsUnder(mountinfo, workPath)) {
+    const m = /^tmpfs-(\d+)$/.exec(path.basename(dir));
+    if (m && path.dirname(dir) === workPath) out.push({ mountpoint: '', key: `zp-tmpfs-${m[1]}`, dir });
+  }
+  return out.sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
+}
 
 /** Detaches our copies (a restored container keeps its own bind of them). */
 export function releaseCopies(copies: readonly TmpfsCopy[]): void {

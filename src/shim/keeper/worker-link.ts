@@ -1,0 +1,95 @@
+/**
+ * The worker's side of the keeper (keeper.ts): where to serve, the fds the last worker left in the
+ * keeper's care, and the exits of processes that were re-parented to the keeper.
+ */
+import { describeError, type Logger } from '../../base/index.ts';
+import {
+  ENV_KEPT_FDS,
+  ENV_ROLE,
+  ENV_WORKER_SOCKET,
+  isKeeperMessage,
+  type KeeperMessage,
+} from './messages.ts';
+
+export type ForwardedExit = Omit<KeeperMessage, 'type'>;
+
+export class WorkerLink {
+  readonly socketPath: string;
+  readonly #inherited: Map<string, number>;
+  readonly #exits = new Map<number, ForwardedExit>();
+  readonly #listeners = new Set<(e: ForwardedExit) => void>();
+  readonly #log: Logger;
+
+  private constructor(socketPath: string, inherited: Map<string, number>, log: Logger) {
+    this.socketPath = socketPath;
+    this.#inherited = inherited;
+    this.#log = log;
+    process.on('message', (m: unknown) => {
+      if (!isKeeperMessage(m)) return;
+      const { type: _type, ...exit } = m;
+      this.#exits.set(exit.pid, exit);
+      for (const l of this.#listeners) l(exit);
+    });
+  }
+
+  /** The link when this process is a keeper's worker; undefined otherwise. */
+  static fromEnv(log: Logger): WorkerLink | undefined {
+    if (process.env[ENV_ROLE] !== 'worker' || typeof process.send !== 'function') return undefined;
+    const socketPath = process.env[ENV_WORKER_SOCKET];
+    if (!socketPath) return undefined;
+    const inherited = new Map<string, number>();
+    try {
+      for (const [k, v] of Object.entries(
+        JSON.parse(process.env[ENV_KEPT_FDS] ?? '{}') as Record<string, unknown>,
+      ))
+        if (typeof v === 'number' && Number.isInteger(v) && v > 2) inherited.set(k, v);
+    } catch (err) {
+      log.error('kept fds unreadable: adopting without them', { error: describeError(err) });
+    }
+    return new WorkerLink(socketPath, inherited, log);
+  }
+
+  /** An fd the keeper kept for us under `key` (ours now: the keeper still holds its own copy). */
+  inherited(key: string): number | undefined {
+    return this.#inherited.get(key);
+  }
+
+  /** Keys of every fd inherited. */
+  get inheritedKeys(): string[] {
+    return [...this.#inherited.keys()];
+  }
+
+  /** Asks the keeper to hold a copy of our fd `fd` under `key` (for the next worker). */
+  keep(key: string, fd: number): void {
+    this.#send({ type: 'keep', key, fd });
+  }
+
+  drop(key: string): void {
+    this.#send({ type: 'drop', key });
+  }
+
+  ready(): void {
+    this.#send({ type: 'ready' });
+  }
+
+  /** This worker ends for good (no task left in a pod's shim): the keeper must not start another. */
+  done(): void {
+    this.#send({ type: 'done' });
+  }
+
+  /** The exit of `pid` the keeper reaped, if it did (matched by start time by the caller). */
+  exitOf(pid: number): ForwardedExit | undefined {
+    return this.#exits.get(pid);
+  }
+
+  onExit(listener: (e: ForwardedExit) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #send(m: object): void {
+    process.send!(m, undefined, undefined, (err: Error | null) => {
+      if (err) this.#log.error('keeper unreachable', { error: describeError(err) });
+    });
+  }
+}

@@ -1,0 +1,8 @@
+export { RecordStore, type LoadedRecords } from './record-store.ts';
+export {
+  parseRecord,
+  RECORD_VERSION,
+  type ContainerRecord,
+  type ScaleRecord,
+  type RecordedScalePhase,
+} from './record.ts';
