@@ -8,3 +8,4 @@ export {
   startCluster,
 } from './cluster.ts';
 export { containerIdOf, example, isReady, kube, kubeJson, podOf, type PodInfo } from './kube.ts';
+export { ensureInstallerImage, INSTALLER_IMAGE } from './installer-image.ts';
