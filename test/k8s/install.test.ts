@@ -84,7 +84,7 @@ async function nodePodReady(): Promise<PodInfo> {
   return nodePod();
 }
 
-/** The installer's report: the JSON line on its stdout with a `config` field (its logs are JSON lines too). */
+/** The installer's report: the JSON line on its stdout that starts with `config` (its logs are JSON lines too). */
 async function installerReport(pod: PodInfo): Promise<{
   config: { kind: string };
   runtimeFiles?: { written: number; unchanged: number };
@@ -92,8 +92,8 @@ async function installerReport(pod: PodInfo): Promise<{
 }> {
   const log = await kube([...SYSTEM, 'logs', pod.metadata.name, '-c', 'installer']);
   for (const line of log.stdout.trim().split('\n').reverse()) {
-    const parsed = JSON.parse(line) as { config?: { kind: string } };
-    if (parsed.config !== undefined) return parsed as never;
+    if (!line.startsWith('{"config":')) continue;
+    return JSON.parse(line) as never;
   }
   return assert.fail(`no report in the installer's log:\n${log.stdout}`);
 }
