@@ -1,4 +1,4 @@
-/** The node environment's command line: rootfs | k8s-build | up [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS... */
+/** The node environment's command line: rootfs | k8s-build | installer-image | up [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS... */
 import {
   ensureRootfs,
   rootfsPath,
@@ -43,6 +43,18 @@ async function main(argv: string[]): Promise<number> {
       preflight();
       await ensureK8sBinaries(log);
       return 0;
+    case 'installer-image': {
+      // The installer's image as an OCI layout tarball (to push to a registry); `up --k8s --bare` imports it.
+      preflight();
+      const ref = await ensureInstallerImage({
+        rootfs: await ensureRootfs((l) => console.error(l)),
+        project: paths.project,
+        cacheDir: paths.images,
+        log: (l) => console.error(l),
+      });
+      console.log(ref.tarball);
+      return 0;
+    }
     case 'up': {
       const k8s = rest.includes('--k8s');
       // --bare: the cluster as a user has it before installing zeropod (containerd without the
@@ -104,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       console.error(
-        'usage: harness/cli.ts rootfs [--print-path] | k8s-build | up [--fresh] [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS...',
+        'usage: harness/cli.ts rootfs [--print-path] | k8s-build | installer-image | up [--fresh] [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS...',
       );
       return 2;
   }
