@@ -117,6 +117,8 @@ after(async () => {
 
 test('before: a runc pod serves on a containerd without zeropod', { skip }, async () => {
   assert.ok(!existsSync('/usr/local/bin/containerd-shim-zeropod-v2'), 'no shim on PATH');
+  const rc = await kube(['get', 'runtimeclass', 'zeropod'], { check: false });
+  assert.notEqual(rc.code, 0, 'no zeropod RuntimeClass before the install');
   await runcApp.apply(example('nginx', 'runc'));
   runcBefore = await runcApp.rollout('nginx');
   const r = await httpGetFrom(runcApp.client, runcBefore.status.podIP!, 80, '/', 20_000);
