@@ -36,8 +36,12 @@ export const CLUSTER = {
   clusterDns: '10.96.0.10',
   /** The CNI bridge's range (harness/env/files/10-zeropod.conflist). */
   podCidr: '10.88.0.0/16',
-  /** kubelet's cgroup root, under the environment's parent (removed by `down`). */
-  cgroupRoot: '/zeropod-ts/kubelet',
+  /**
+   * kubelet's cgroup root, under the environment's parent (removed by `down`). One per host link:
+   * kubelet destroys pod cgroups under its root that it does not know as orphans, so two clusters
+   * side by side must not share one (seen: each kubelet trying every 2 s to destroy the other's).
+   */
+  cgroupRoot: net === 0 ? '/zeropod-ts/kubelet' : `/zeropod-ts/kubelet-${net}`,
 } as const;
 
 const pkiDir = () => path.join(paths.state, 'k8s-pki');
