@@ -1,13 +1,15 @@
-/** The node environment's command line: rootfs | k8s-build | up [--k8s] | down | status | exec -- CMD... | kubectl ARGS... */
+/** The node environment's command line: rootfs | k8s-build | installer-image | up [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS... */
 import {
   ensureRootfs,
   rootfsPath,
   up,
   down,
   initPid,
+  isBare,
   execVisible,
   criuCheck,
   preflight,
+  paths,
 } from './env/index.ts';
 import { describeError } from '../src/base/index.ts';
 import { PAUSE_IMAGE } from './images/index.ts';
@@ -15,6 +17,7 @@ import { ensureImages, importImages } from './env/images.ts';
 import {
   clusterAnswers,
   clusterEnvOptions,
+  ensureInstallerImage,
   ensureK8sBinaries,
   kubeconfigPath,
   k8sBin,
@@ -40,14 +43,32 @@ async function main(argv: string[]): Promise<number> {
       preflight();
       await ensureK8sBinaries(log);
       return 0;
+    case 'installer-image': {
+      // The installer's image as an OCI layout tarball (to push to a registry); `up --k8s --bare` imports it.
+      preflight();
+      const ref = await ensureInstallerImage({
+        rootfs: await ensureRootfs((l) => console.error(l)),
+        project: paths.project,
+        cacheDir: paths.images,
+        log: (l) => console.error(l),
+      });
+      console.log(ref.tarball);
+      return 0;
+    }
     case 'up': {
       const k8s = rest.includes('--k8s');
+      // --bare: the cluster as a user has it before installing zeropod (containerd without the
+      // runtime, node unlabelled), plus the installer's image; see docs/installer.md.
+      const bare = rest.includes('--bare');
+      if (bare && !k8s) throw new Error('up --bare needs --k8s (usage: up --k8s --bare)');
       let fresh = rest.includes('--fresh');
       if (k8s) {
         preflight();
         await ensureK8sBinaries(log);
-        // A running environment without a cluster (the CRI-only mode) is restarted with one.
+        // A running environment without a cluster (the CRI-only mode) is restarted with one, and
+        // one of the other kind (bare or not) is restarted as the kind asked for.
         if (!fresh && initPid() !== undefined && !(await clusterAnswers())) fresh = true;
+        if (!fresh && initPid() !== undefined && isBare() !== bare) fresh = true;
         if (!fresh && initPid() !== undefined) return 0;
       } else if (initPid() !== undefined && existsSync(kubeconfigPath())) {
         // The CRI-only tiers need an environment without kubelet (it removes pods it did not make).
@@ -57,11 +78,20 @@ async function main(argv: string[]): Promise<number> {
         fresh,
         pauseImage: PAUSE_IMAGE,
         log,
-        afterStart: async () => importImages(await ensureImages(await ensureRootfs(log), log), log),
+        afterStart: async () => {
+          const rootfs = await ensureRootfs(log);
+          const refs = await ensureImages(rootfs, log);
+          if (bare)
+            refs.push(
+              await ensureInstallerImage({ rootfs, project: paths.project, cacheDir: paths.images, log }),
+            );
+          await importImages(refs, log);
+        },
         ...(k8s ? clusterEnvOptions() : {}),
+        bare,
       });
       console.log(`[env] criu check: ${await criuCheck()}`);
-      if (k8s) await startCluster(pid, log);
+      if (k8s) await startCluster(pid, log, { bare });
       return 0;
     }
     case 'kubectl': {
@@ -86,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       console.error(
-        'usage: harness/cli.ts rootfs [--print-path] | k8s-build | up [--fresh] [--k8s] | down | status | exec -- CMD... | kubectl ARGS...',
+        'usage: harness/cli.ts rootfs [--print-path] | k8s-build | installer-image | up [--fresh] [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS...',
       );
       return 2;
   }

@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=()
-for tool in debootstrap:debootstrap unshare:util-linux nsenter:util-linux chroot:coreutils; do
+for tool in debootstrap:debootstrap unshare:util-linux nsenter:util-linux chroot:coreutils patchelf:patchelf; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

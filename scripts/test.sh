@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, every tier. Sets up what it needs first (scripts/setup.sh), builds the node
 # environment (cached), runs unit tests on the host and the root tiers inside the environment; the k8s
-# tier restarts the environment with a one-node Kubernetes cluster (built from source once, cached).
+# tier restarts the environment with a one-node Kubernetes cluster (built from source once, cached),
+# then once more without zeropod for the install test (test/k8s/install.test.ts), and back.
 #   bash scripts/test.sh [static|unit|integration|e2e|k8s]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +48,13 @@ if has k8s; then
   echo "== k8s (real kube-apiserver, kubelet, kube-proxy, CoreDNS; kubectl; inside the node environment)"
   npm run --silent build
   npx tsx harness/cli.ts up --k8s
-  npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 'test/k8s/*.test.ts' || failed=1
+  mapfile -t k8s_tests < <(find test/k8s -maxdepth 1 -name '*.test.ts' ! -name install.test.ts | sort)
+  npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 "${k8s_tests[@]}" || failed=1
+  echo "== k8s install (kubectl apply -k config/generic on a node without zeropod: up --k8s --bare)"
+  npx tsx harness/cli.ts up --k8s --bare --fresh
+  npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 test/k8s/install.test.ts || failed=1
+  # What remains is the default cluster environment, as after the other tiers.
+  npx tsx harness/cli.ts up --k8s
 fi
 
 exit $failed

@@ -7,8 +7,25 @@ running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 exec 9>/run/containerd-env.lock
 flock 9
 
+# containerd runs in the environment's own cgroups (PID 1's) whoever asks for the start, as systemd
+# starts a service in the service's cgroup: a caller inside a container (the installer's init container,
+# through nsenter) would otherwise leave containerd in that container's cgroups, and runc kills every
+# process there when the container is removed. Moves this script; containerd inherits.
+join_init_cgroups() {
+  local ctrls cgpath dir
+  while IFS=: read -r _ ctrls cgpath; do
+    case $ctrls in
+      '') dir=/sys/fs/cgroup/unified ;;
+      name=*) dir=/sys/fs/cgroup/${ctrls#name=} ;;
+      *) dir=/sys/fs/cgroup/$ctrls ;;
+    esac
+    [ -e "$dir$cgpath/cgroup.procs" ] || continue
+    echo $$ >"$dir$cgpath/cgroup.procs" || echo "could not join $dir$cgpath" >&2
+  done </proc/1/cgroup
+}
 start() {
   running && return 0
+  join_init_cgroups
   setsid containerd --config /etc/containerd/config.toml >>/var/log/zeropod/containerd.log 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
   for _ in $(seq 100); do [ -S /run/containerd/containerd.sock ] && return 0; sleep 0.05; done

@@ -32,6 +32,12 @@ export interface UpOptions {
   mounts?: readonly BindMount[];
   /** Runs after the state directory is wiped and before the environment starts (files for `mounts`). */
   prepare?: () => Promise<void>;
+  /**
+   * A containerd that has never heard of zeropod: no `zeropod` runtime in its config, no shim on PATH
+   * (what the installer starts from). Its containerd-ctl.sh is at /usr/local/sbin/containerd-ctl, the
+   * way a host has systemctl at a known place.
+   */
+  bare?: boolean;
 }
 
 export interface BindMount {
@@ -41,6 +47,11 @@ export interface BindMount {
 }
 
 const pidFile = () => path.join(paths.run, 'init.pid');
+/** Present in a bare environment's state directory (wiped with it at the next `up`). */
+const bareMarker = () => path.join(paths.state, 'bare');
+
+/** Whether the running environment (if any) was started bare. */
+export const isBare = (): boolean => existsSync(bareMarker());
 const alive = (pid: number) => existsSync(`/proc/${pid}`);
 
 /** The pid (in the host's PID namespace) of the environment's PID 1, or undefined. */
@@ -70,6 +81,7 @@ export async function up(options: UpOptions): Promise<number> {
   mkdirSync(paths.run, { recursive: true });
   mkdirSync(paths.logs, { recursive: true });
   mkdirSync(paths.images, { recursive: true });
+  if (options.bare === true) writeFileSync(bareMarker(), '');
   await options.prepare?.();
   for (const m of options.mounts ?? []) {
     if (/\s/.test(m.host + m.inside)) throw internal(`bind mount paths must not contain spaces: ${m.host}`);
@@ -103,6 +115,7 @@ export async function up(options: UpOptions): Promise<number> {
         ZP_IMAGES: paths.images,
         ZP_PAUSE_IMAGE: options.pauseImage,
         ZP_MOUNTS: mounts.join('\n'),
+        ZP_BARE: options.bare === true ? '1' : '',
       },
     },
   );

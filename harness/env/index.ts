@@ -9,6 +9,7 @@ export {
   execVisible,
   criuCheck,
   initPid,
+  isBare,
   requireInitPid,
   cgroupParent,
   type BindMount,

@@ -19,6 +19,11 @@ export async function run(
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // A command that exits without reading its input (diff, true) closes the pipe first: its exit
+  // status is the answer, not the EPIPE of writing to it.
+  child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') stderr += `stdin: ${err.message}\n`;
+  });
   child.stdin?.end(input ?? '');
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', (err) => reject(internal(`cannot run ${cmd}`, { cause: err })));

@@ -36,8 +36,12 @@ export const CLUSTER = {
   clusterDns: '10.96.0.10',
   /** The CNI bridge's range (harness/env/files/10-zeropod.conflist). */
   podCidr: '10.88.0.0/16',
-  /** kubelet's cgroup root, under the environment's parent (removed by `down`). */
-  cgroupRoot: '/zeropod-ts/kubelet',
+  /**
+   * kubelet's cgroup root, under the environment's parent (removed by `down`). One per host link:
+   * kubelet destroys pod cgroups under its root that it does not know as orphans, so two clusters
+   * side by side must not share one (seen: each kubelet trying every 2 s to destroy the other's).
+   */
+  cgroupRoot: net === 0 ? '/zeropod-ts/kubelet' : `/zeropod-ts/kubelet-${net}`,
 } as const;
 
 const pkiDir = () => path.join(paths.state, 'k8s-pki');
@@ -68,8 +72,17 @@ export function clusterEnvOptions(): { mounts: BindMount[]; prepare: () => Promi
   };
 }
 
-/** Starts the cluster in a running environment and waits until its node is Ready. */
-export async function startCluster(initPid: number, log: (line: string) => void): Promise<void> {
+/**
+ * Starts the cluster in a running environment and waits until its node is Ready. `bare`: the node as
+ * a user's cluster has it before installing zeropod: not labelled zeropod.ctrox.dev/node=true, no
+ * `zeropod` RuntimeClass (config/ brings its own).
+ */
+export async function startCluster(
+  initPid: number,
+  log: (line: string) => void,
+  options: { bare?: boolean } = {},
+): Promise<void> {
+  const bare = options.bare === true;
   const t0 = performance.now();
   const since = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
   linkHost(initPid);
@@ -82,6 +95,7 @@ export async function startCluster(initPid: number, log: (line: string) => void)
     CLUSTER_DNS: CLUSTER.clusterDns,
     POD_CIDR: CLUSTER.podCidr,
     CGROUP_ROOT: CLUSTER.cgroupRoot,
+    NODE_LABELS: bare ? '' : 'zeropod.ctrox.dev/node=true',
   };
   const assignments = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
   await exec('env', [...assignments, 'bash', path.join(paths.project, 'harness/k8s/node/start.sh')]);
@@ -92,6 +106,9 @@ export async function startCluster(initPid: number, log: (line: string) => void)
   );
   log(`[k8s] API server ready after ${since()}`);
   const manifest = readFileSync(path.join(paths.project, 'harness/k8s/node/bootstrap.yaml'), 'utf8')
+    .split(/^---\n/m)
+    .filter((doc) => !(bare && /^kind: RuntimeClass\n(?:.*\n)*?  name: zeropod\n/m.test(doc)))
+    .join('---\n')
     .replaceAll('@NODE_IP@', CLUSTER.nodeIp)
     .replaceAll('@CLUSTER_DNS@', CLUSTER.clusterDns);
   await kubectl(['apply', '-f', '-'], { input: manifest });

@@ -18,3 +18,4 @@ export {
   podOf,
   type PodInfo,
 } from './kube.ts';
+export { ensureInstallerImage, INSTALLER_IMAGE } from './installer-image.ts';

@@ -4,7 +4,7 @@
 # metrics-server, each in its own session, logging to /var/log/zeropod/k8s-<name>.log. They die with the
 # environment's PID namespace, so stopping the environment stops them.
 # Inputs (environment): K8S_BIN (the built programs), K8S_PKI (pki.sh's output), NODE_NAME, NODE_IP,
-# SERVICE_CIDR, CLUSTER_DNS, POD_CIDR, CGROUP_ROOT.
+# SERVICE_CIDR, CLUSTER_DNS, POD_CIDR, CGROUP_ROOT, NODE_LABELS (the node's labels at registration, may be empty).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 conf=/etc/kubernetes
@@ -73,7 +73,7 @@ sed -e "s|@PKI@|$K8S_PKI|g" -e "s|@CLUSTER_DNS@|$CLUSTER_DNS|g" -e "s|@CGROUP_RO
 : >"$conf/resolv.conf"
 launch kubelet kubelet --config "$conf/kubelet.yaml" --kubeconfig "$K8S_PKI/kubelet.kubeconfig" \
   --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" \
-  --node-labels zeropod.ctrox.dev/node=true
+  ${NODE_LABELS:+--node-labels "$NODE_LABELS"}
 
 sed -e "s|@PKI@|$K8S_PKI|g" -e "s|@NODE_NAME@|$NODE_NAME|g" -e "s|@POD_CIDR@|$POD_CIDR|g" \
   "$here/kube-proxy.yaml" >"$conf/kube-proxy.yaml"
