@@ -19,6 +19,7 @@ import { HostFiles } from './host-files.ts';
 import type { InstallerOptions } from './options.ts';
 import { chooseRestart, restartContainerd, type RunTool } from './restart.ts';
 import { copyRuntime, removeRuntime } from './runtime-files.ts';
+import { procDeps, signalUpgrade, type UpgradeDeps } from './upgrade-signal.ts';
 
 export interface InstallerDeps {
   run: RunTool;
@@ -26,12 +27,16 @@ export interface InstallerDeps {
   /** This installer's own bundle directory and node binary: the default sources of the runtime. */
   selfDist: string;
   execPath: string;
+  /** How running shims are found and signalled (tests replace it). */
+  procs?: UpgradeDeps;
 }
 
 export interface InstallerReport {
   config: ConfigChange;
   runtimeFiles?: { written: number; unchanged: number } | 'removed' | 'absent';
   restarted?: string;
+  /** containerd namespaces whose running shim was told to move to the new files (SIGHUP). */
+  upgraded?: string[];
 }
 
 function onPath(name: string): string {
@@ -98,6 +103,11 @@ export async function runInstaller(o: InstallerOptions, deps: InstallerDeps): Pr
   if (report.config.kind !== 'unchanged' && report.config.kind !== 'not-installed') {
     const restarted = await restartContainerd(method, run, signal, log);
     if (restarted !== undefined) report.restarted = restarted;
+  }
+  // New runtime files under a running shim: its keeper starts a worker from them, no pod restarts.
+  if (o.action === 'install' && typeof report.runtimeFiles === 'object' && report.runtimeFiles.written > 0) {
+    const up = await signalUpgrade(files, log, deps.procs ?? procDeps);
+    if (up.signalled.length > 0) report.upgraded = up.signalled;
   }
   if (o.action === 'uninstall' && o.copyRuntime) {
     report.runtimeFiles = (await removeRuntime(files, o.optDir, log)) ? 'removed' : 'absent';
