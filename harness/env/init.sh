@@ -6,7 +6,6 @@
 # disappear with their last process: stopping leaves nothing on the host.
 # Inputs (environment): ZP_ROOTFS ZP_RUN ZP_STATE ZP_LOGS ZP_PROJECT ZP_IMAGES ZP_PAUSE_IMAGE
 set -euo pipefail
-files=$(cd "$(dirname "$0")" && pwd)/files
 root=$ZP_RUN/root
 
 mount --make-rprivate /
@@ -24,14 +23,7 @@ mount --bind "$ZP_PROJECT" "$root$ZP_PROJECT"
 mount --bind -o ro "$ZP_IMAGES" "$root/images"
 if [ -d /sys/fs/bpf ]; then mount -t bpf bpf "$root/sys/fs/bpf" 2>/dev/null || true; fi
 
-mkdir -p "$root/etc/containerd" "$root/etc/cni/net.d" "$root/etc/criu"
-sed "s|@PAUSE_IMAGE@|$ZP_PAUSE_IMAGE|" "$files/config.toml" >"$root/etc/containerd/config.toml"
-cp "$files/10-zeropod.conflist" "$root/etc/cni/net.d/10-zeropod.conflist"
-cp "$files/criu-runc.conf" "$root/etc/criu/runc.conf"
-printf '127.0.0.1 localhost\n::1 localhost ip6-localhost\n' >"$root/etc/hosts"
-printf 'nameserver 127.0.0.1\n' >"$root/etc/resolv.conf"
-# Our shim, found by containerd on PATH as containerd-shim-zeropod-v2 (runtime io.containerd.zeropod.v2).
-ln -sf "$ZP_PROJECT/dist/containerd-shim-zeropod-v2" "$root/usr/local/bin/containerd-shim-zeropod-v2"
+"$ZP_PROJECT/harness/env/configure-root.sh" "$root" "$ZP_PROJECT" "$ZP_PAUSE_IMAGE"
 
 cd "$root"
 mkdir -p .oldroot

@@ -1,6 +1,6 @@
-/** The cgroup v2 VM's command line: build | up [--fresh] | down | status | exec -- CMD... */
+/** The cgroup v2 VM's command line: build | up [--fresh] | node | down | status | exec -- CMD... */
 import { describeError } from '../../src/base/index.ts';
-import { ensureVmImage, vmDown, vmExec, vmStatus, vmUp } from './index.ts';
+import { ensureVmImage, vmDown, vmExec, vmNodeUp, vmStatus, vmUp } from './index.ts';
 
 const log = (line: string) => console.log(line);
 
@@ -12,6 +12,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'up':
       await vmUp({ fresh: rest.includes('--fresh'), log });
+      return 0;
+    case 'node':
+      await vmNodeUp(log);
       return 0;
     case 'down':
       await vmDown({ log });
@@ -33,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
       return r.code;
     }
     default:
-      console.error('usage: harness/vm/cli.ts build | up [--fresh] | down | status | exec -- CMD...');
+      console.error('usage: harness/vm/cli.ts build | up [--fresh] | node | down | status | exec -- CMD...');
       return 2;
   }
 }
