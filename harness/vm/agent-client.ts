@@ -6,7 +6,9 @@
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { canceled, internal, unavailable } from '../../src/base/index.ts';
-import { FrameDecoder, FrameType, type ExecRequest } from './frames.ts';
+import { encodeFrame, FrameDecoder, FrameType, type ExecRequest } from './frames.ts';
+
+const STDIN_CHUNK = 64 * 1024;
 
 export interface AgentAddress {
   port: number;
@@ -59,10 +61,22 @@ export function agentExec(
       if (options.cwd !== undefined) req.cwd = options.cwd;
       if (options.env !== undefined) req.env = options.env;
       sock.write(`${JSON.stringify(req)}\n`);
+      // stdin as frames, its end an empty one: closing our side would tell the agent we went away.
+      const stdin = (b: Buffer) => {
+        for (let off = 0; off < b.length; off += STDIN_CHUNK) {
+          sock.write(encodeFrame(FrameType.stdin, b.subarray(off, off + STDIN_CHUNK)));
+        }
+      };
+      const eof = () => sock.write(encodeFrame(FrameType.stdin, Buffer.alloc(0)));
       const input = options.input;
-      if (input === undefined) sock.end();
-      else if (typeof input === 'string' || Buffer.isBuffer(input)) sock.end(input);
-      else input.pipe(sock);
+      if (input === undefined) eof();
+      else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+        stdin(Buffer.from(input));
+        eof();
+      } else {
+        input.on('data', (d: Buffer | string) => !done && stdin(Buffer.from(d)));
+        input.once('end', () => !done && eof());
+      }
     });
     sock.on('data', (chunk: Buffer) => {
       let frames;
@@ -81,7 +95,7 @@ export function agentExec(
           options.onStderr?.(f.payload);
         } else if (f.type === FrameType.error) {
           finish(internal(`the VM agent refused: ${f.payload.toString('utf8')}`));
-        } else {
+        } else if (f.type === FrameType.exit) {
           const exit = JSON.parse(f.payload.toString('utf8')) as {
             code: number | null;
             signal: string | null;

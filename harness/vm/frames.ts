@@ -3,19 +3,22 @@
  * qemu's user-mode network to the agent in the guest (guest/agent.ts). Imported by both sides, so it
  * uses node: modules only and erasable TypeScript (the guest runs it with Node's type stripping).
  *
- * request (host -> guest): one JSON line, then the command's stdin until the host half-closes
- *   {"token": "...", "argv": ["cmd", ...], "cwd"?: "/dir", "env"?: {"K": "V"}}\n  <stdin bytes...>
+ * request (host -> guest): one JSON line, then stdin frames (format below); an empty stdin frame
+ * closes the command's stdin
+ *   {"token": "...", "argv": ["cmd", ...], "cwd"?: "/dir", "env"?: {"K": "V"}}\n  <stdin frames...>
  *
  * response (guest -> host): frames until the agent closes the connection
  *   +---------+------------------+-------------------+
  *   | type u8 | length u32 (BE)  | payload (length)  |
  *   +---------+------------------+-------------------+
  *   1 stdout bytes | 2 stderr bytes | 3 exit: JSON {"code": n|null, "signal": s|null} | 4 error: UTF-8
- * A closed connection without an exit frame means the command's fate is unknown; closing the
- * connection from the host kills the command's process group.
+ *   (5 stdin bytes travels the other way)
+ * A closed connection without an exit frame means the command's fate is unknown. The host closing
+ * its side (end or reset) before the exit frame means it went away: the agent kills the command's
+ * process group. That is why stdin's end is a frame and not a half-close.
  */
 
-export const FrameType = { stdout: 1, stderr: 2, exit: 3, error: 4 } as const;
+export const FrameType = { stdout: 1, stderr: 2, exit: 3, error: 4, stdin: 5 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 export interface Frame {

@@ -2,14 +2,22 @@
  * The exec agent inside the VM (started by guest/init.sh, run by the guest's Node with type
  * stripping, straight from the 9p-shared project). One TCP connection per command; the wire format
  * is in ../frames.ts. Requests must carry the token the host wrote into the shared control directory.
- * The command gets its own process group, killed when the host goes away before it exits.
+ * The command gets its own process group, killed when the host goes away (closes its side) before
+ * the command exits.
  */
 import { spawn } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { encodeFrame, FrameType, MAX_REQUEST, parseRequest, type FrameType as Type } from '../frames.ts';
+import {
+  encodeFrame,
+  FrameDecoder,
+  FrameType,
+  MAX_REQUEST,
+  parseRequest,
+  type FrameType as Type,
+} from '../frames.ts';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, 'token-file': { type: 'string' } } });
 const port = Number(values.port);
@@ -80,24 +88,44 @@ function run(
   child.stdout.on('data', (d: Buffer) => send(FrameType.stdout, d));
   child.stderr.on('data', (d: Buffer) => send(FrameType.stderr, d));
   child.stdin.on('error', (err) => log('stdin closed early', { argv, error: err.message }));
-  if (firstInput.length > 0) child.stdin.write(firstInput);
-  sock.on('data', (d: Buffer) => child.stdin.write(d));
-  sock.on('end', () => child.stdin.end());
-  sock.on('close', () => {
+  const stdin = new FrameDecoder();
+  const onInput = (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = stdin.push(chunk);
+    } catch (err) {
+      log('malformed stdin frame: closing', { argv, error: (err as Error).message });
+      sock.destroy();
+      return;
+    }
+    for (const f of frames) {
+      if (f.type !== FrameType.stdin) continue;
+      if (f.payload.length === 0) child.stdin.end();
+      else child.stdin.write(f.payload);
+    }
+  };
+  onInput(firstInput);
+  sock.on('data', onInput);
+  const hostGone = () => {
     if (exited || child.pid === undefined) return;
+    exited = true;
     log('host went away: killing the command', { argv, pid: child.pid });
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch (err) {
       log('kill failed', { pid: child.pid, error: (err as Error).message });
     }
-  });
+  };
+  sock.on('end', hostGone);
+  sock.on('close', hostGone);
   child.once('error', (err) => {
+    if (exited) return;
     exited = true;
     send(FrameType.error, Buffer.from(`cannot run ${argv[0]}: ${err.message}`));
     sock.end();
   });
   child.once('close', (code, signal) => {
+    if (exited) return; // killed because the host went away: nobody to tell
     exited = true;
     send(FrameType.exit, Buffer.from(JSON.stringify({ code, signal })));
     sock.end();
@@ -105,5 +133,5 @@ function run(
   });
 }
 
-const server = net.createServer({ allowHalfOpen: true }, serve);
+const server = net.createServer(serve);
 server.listen(port, '0.0.0.0', () => log('agent listening', { port }));
