@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, all three tiers. Sets up what it needs first (scripts/setup.sh), builds the
 # node environment (cached), runs unit tests on the host and the root tiers inside the environment.
-#   bash scripts/test.sh [unit|integration|e2e]...   (default: all)
+#   bash scripts/test.sh [unit|integration|e2e|vm]...   (default: all but vm)
+# `vm` boots the cgroup v2 VM (harness/vm, cached image, software emulation: minutes) and runs the
+# e2e scenarios that touch cgroups there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh "$([[ " $* " == *" vm "* ]] && echo vm)"
 tiers=("$@")
 [ ${#tiers[@]} -eq 0 ] && tiers=(static unit integration e2e)
 has() { local t; for t in "${tiers[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
@@ -40,6 +42,17 @@ fi
 if has e2e; then
   echo "== e2e (real containerd through the CRI; inside the node environment)"
   npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 'test/e2e/*.test.ts' || failed=1
+fi
+
+if has vm; then
+  echo "== vm (cgroup v2 kernel in qemu; the e2e scenarios that touch cgroups)"
+  npm run --silent build
+  npx tsx harness/vm/cli.ts up --fresh
+  npx tsx harness/vm/cli.ts node --images busybox,nginx
+  inside() { npx tsx harness/vm/cli.ts exec -- node --import tsx --test --test-concurrency=1 "$@"; }
+  inside --test-name-pattern 'OOM kill|ContainerStats' test/e2e/shim-differential.test.ts || failed=1
+  inside test/e2e/scale-nginx.test.ts || failed=1
+  npx tsx harness/vm/cli.ts down
 fi
 
 exit $failed

@@ -1,4 +1,4 @@
-/** The cgroup v2 VM's command line: build | up [--fresh] | node | down | status | exec -- CMD... */
+/** The cgroup v2 VM's command line: build | up [--fresh] | node [--images a,b] | down | status | exec -- CMD... */
 import { describeError } from '../../src/base/index.ts';
 import { ensureVmImage, vmDown, vmExec, vmNodeUp, vmStatus, vmUp } from './index.ts';
 
@@ -13,9 +13,11 @@ async function main(argv: string[]): Promise<number> {
     case 'up':
       await vmUp({ fresh: rest.includes('--fresh'), log });
       return 0;
-    case 'node':
-      await vmNodeUp(log);
+    case 'node': {
+      const i = rest.indexOf('--images');
+      await vmNodeUp(log, i >= 0 ? (rest[i + 1] ?? '').split(',').filter(Boolean) : undefined);
       return 0;
+    }
     case 'down':
       await vmDown({ log });
       return 0;
@@ -36,7 +38,9 @@ async function main(argv: string[]): Promise<number> {
       return r.code;
     }
     default:
-      console.error('usage: harness/vm/cli.ts build | up [--fresh] | node | down | status | exec -- CMD...');
+      console.error(
+        'usage: harness/vm/cli.ts build | up [--fresh] | node [--images a,b] | down | status | exec -- CMD...',
+      );
       return 2;
   }
 }

@@ -5,13 +5,17 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { failedPrecondition, internal } from '../../src/base/index.ts';
+import { failedPrecondition, internal, invalidArgument } from '../../src/base/index.ts';
 import { ensureImages } from '../env/images.ts';
 import { ensureRootfs, paths } from '../env/index.ts';
 import { PAUSE_IMAGE } from '../images/index.ts';
 import { vmExec, vmUp } from './vm.ts';
 
-export async function vmNodeUp(log: (line: string) => void): Promise<void> {
+/**
+ * `images`: ids of the test images to import (default all). Importing is slow under emulation (the
+ * 136 MB node-app alone takes over a minute), so tiers name what they use; the pause image always.
+ */
+export async function vmNodeUp(log: (line: string) => void, images?: readonly string[]): Promise<void> {
   if (!existsSync(path.join(paths.project, 'dist/containerd-shim-zeropod-v2'))) {
     throw failedPrecondition('dist/containerd-shim-zeropod-v2 is missing: run `npm run build` first');
   }
@@ -27,7 +31,14 @@ export async function vmNodeUp(log: (line: string) => void): Promise<void> {
   await run([path.join(paths.project, 'harness/vm/guest/node.sh'), PAUSE_IMAGE]);
   log(`[vm-node] containerd up in ${Math.round(performance.now() - started)} ms`);
   const t = performance.now();
-  for (const r of refs) {
+  const wanted = refs.filter((r) => !images || r.id === 'pause' || images.includes(r.id));
+  const unknown = (images ?? []).filter((id) => !refs.some((r) => r.id === id));
+  if (unknown.length > 0) {
+    throw invalidArgument(
+      `images: unknown ${unknown.join(', ')}; expected some of ${refs.map((r) => r.id).join(', ')}`,
+    );
+  }
+  for (const r of wanted) {
     await run([
       'ctr',
       '-n',
@@ -38,5 +49,5 @@ export async function vmNodeUp(log: (line: string) => void): Promise<void> {
       path.join('/images', path.basename(r.tarball)),
     ]);
   }
-  log(`[vm-node] ${refs.length} images imported in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(`[vm-node] ${wanted.length} images imported in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
