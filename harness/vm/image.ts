@@ -48,7 +48,7 @@ export async function ensureVmImage(log: (line: string) => void): Promise<VmImag
   const dir = path.join(paths.cache, `vm-${vmImageKey(rootfs)}`);
   const cached = imageAt(dir);
   if (cached) {
-    log(`[vm-image] cached: ${dir} (${cached.versions.split('\n').join(', ')})`);
+    log(`[vm-image] cached: ${dir} (${summary(cached.versions)})`);
     return cached;
   }
   // Older recipes and interrupted builds are removed, never used.
@@ -64,6 +64,16 @@ export async function ensureVmImage(log: (line: string) => void): Promise<VmImag
   await runVisible('bash', [path.join(paths.project, 'harness/vm/build.sh'), dir, rootfs, DISK_SIZE]);
   const built = imageAt(dir);
   if (!built) throw internal(`VM image build finished but ${dir} is incomplete`);
-  log(`[vm-image] built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `[vm-image] built in ${((performance.now() - started) / 1000).toFixed(1)} s (${summary(built.versions)})`,
+  );
   return built;
+}
+
+/** versions.txt in one line, without the kernel's package file names. */
+function summary(versions: string): string {
+  return versions
+    .split('\n')
+    .map((l) => l.replace(/ \(.*\.deb\)$/, '').trim())
+    .join(', ');
 }
