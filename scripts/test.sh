@@ -50,7 +50,9 @@ if has vm; then
   npx tsx harness/vm/cli.ts up --fresh
   npx tsx harness/vm/cli.ts node --images busybox,nginx
   inside() { npx tsx harness/vm/cli.ts exec -- node --import tsx --test --test-concurrency=1 "$@"; }
-  inside --test-name-pattern 'OOM kill|ContainerStats' test/e2e/shim-differential.test.ts || failed=1
+  inside test/integration/cgroup-control.test.ts || failed=1
+  inside --test-name-pattern 'OOM kill|ContainerStats|UpdateContainerResources' test/e2e/shim-differential.test.ts ||
+    failed=1
   inside test/e2e/scale-nginx.test.ts || failed=1
   npx tsx harness/vm/cli.ts down
 fi

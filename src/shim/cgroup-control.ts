@@ -7,7 +7,8 @@
  *   in cgroup.events).
  * - reclaiming what an emptied memory cgroup still has charged (page cache of the files its tasks
  *   read or wrote): v1 `memory.force_empty` (only without tasks), v2 `memory.reclaim` of as many
- *   bytes as are charged (Linux 5.19+; the kernel reclaims what it can and says EAGAIN if short).
+ *   bytes as are charged (Linux 5.19+; the kernel reclaims what it can and says EAGAIN if short,
+ *   which is not an error here).
  * Failures throw (with the file in the message): callers fall back (`runc resume`) or ignore.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -33,5 +34,11 @@ export function reclaimMemory(dir: string, version: CgroupVersion = cgroupVersio
     return;
   }
   const charged = readFileSync(path.join(dir, 'memory.current'), 'utf8').trim();
-  if (/^\d+$/.test(charged) && charged !== '0') writeFileSync(path.join(dir, 'memory.reclaim'), charged);
+  if (!/^\d+$/.test(charged) || charged === '0') return;
+  try {
+    writeFileSync(path.join(dir, 'memory.reclaim'), charged);
+  } catch (err) {
+    // Short of the whole amount (kernel objects stay charged): what could go went; the usual case.
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+  }
 }
