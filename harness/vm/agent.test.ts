@@ -89,3 +89,8 @@ test('aborting kills the command and its process group', async () => {
   await sleep(1500);
   assert.equal(existsSync(marker), false, 'the shell was killed before it could touch the file');
 });
+
+test('output larger than a frame arrives whole and in order', async () => {
+  const r = await agentExec(addr, ['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x; echo']);
+  assert.equal(r.stdout, `${'x'.repeat(300000)}\n`);
+});

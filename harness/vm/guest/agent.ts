@@ -33,11 +33,13 @@ const log = (msg: string, fields: Record<string, unknown> = {}) =>
 
 function serve(sock: net.Socket): void {
   let head = Buffer.alloc(0);
+  // Output split into frames of at most CHUNK bytes; an empty payload is one empty frame.
   const send = (type: Type, payload: Uint8Array) => {
-    for (let off = 0; off < payload.length || off === 0; off += CHUNK) {
+    let off = 0;
+    do {
       sock.write(encodeFrame(type, payload.subarray(off, off + CHUNK)));
-      if (payload.length === 0) break;
-    }
+      off += CHUNK;
+    } while (off < payload.length);
   };
   const refuse = (message: string) => {
     send(FrameType.error, Buffer.from(message));
