@@ -16,6 +16,7 @@ protos=(
   github.com/containerd/containerd/api/events/task.proto
   github.com/containerd/containerd/api/services/ttrpc/events/v1/events.proto
   github.com/containerd/cgroups/v3/cgroup1/stats/metrics.proto
+  github.com/containerd/cgroups/v3/cgroup2/stats/metrics.proto
   k8s.io/cri-api/pkg/apis/runtime/v1/api.proto
 )
 out=src/gen

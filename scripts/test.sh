@@ -2,14 +2,16 @@
 # The whole test suite, every tier. Sets up what it needs first (scripts/setup.sh), builds the node
 # environment (cached), runs unit tests on the host and the root tiers inside the environment; the k8s
 # tier restarts the environment with a one-node Kubernetes cluster (built from source once, cached),
-# then once more without zeropod for the install test (test/k8s/install.test.ts), and back.
-#   bash scripts/test.sh [static|unit|integration|e2e|k8s]...   (default: all)
+# then once more without zeropod for the install test (test/k8s/install.test.ts), and back; the vm
+# tier boots the cgroup v2 VM (harness/vm, cached image, software emulation: minutes) and runs the
+# e2e scenarios that touch cgroups there.
+#   bash scripts/test.sh [static|unit|integration|e2e|k8s|vm]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(static unit integration e2e k8s)
+[ ${#tiers[@]} -eq 0 ] && tiers=(static unit integration e2e k8s vm)
 has() { local t; for t in "${tiers[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
+if has vm; then bash scripts/setup.sh vm; else bash scripts/setup.sh; fi
 failed=0
 
 if has static; then
@@ -55,6 +57,19 @@ if has k8s; then
   npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 test/k8s/install.test.ts || failed=1
   # What remains is the default cluster environment, as after the other tiers.
   npx tsx harness/cli.ts up --k8s
+fi
+
+if has vm; then
+  echo "== vm (cgroup v2 kernel in qemu; the e2e scenarios that touch cgroups)"
+  npm run --silent build
+  npx tsx harness/vm/cli.ts up --fresh
+  npx tsx harness/vm/cli.ts node --images busybox,nginx
+  inside() { npx tsx harness/vm/cli.ts exec -- node --import tsx --test --test-concurrency=1 "$@"; }
+  inside test/integration/cgroup-control.test.ts || failed=1
+  inside --test-name-pattern 'OOM kill|ContainerStats|UpdateContainerResources' test/e2e/shim-differential.test.ts ||
+    failed=1
+  inside test/e2e/scale-nginx.test.ts || failed=1
+  npx tsx harness/vm/cli.ts down
 fi
 
 exit $failed

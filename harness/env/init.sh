@@ -7,7 +7,6 @@
 # Inputs (environment): ZP_ROOTFS ZP_RUN ZP_STATE ZP_LOGS ZP_PROJECT ZP_IMAGES ZP_PAUSE_IMAGE ZP_MOUNTS
 # ZP_BARE (1: containerd without zeropod, as the installer finds a node)
 set -euo pipefail
-files=$(cd "$(dirname "$0")" && pwd)/files
 root=$ZP_RUN/root
 
 mount --make-rprivate /
@@ -32,22 +31,7 @@ while read -r host inside mode; do
 done <<<"${ZP_MOUNTS:-}"
 if [ -d /sys/fs/bpf ]; then mount -t bpf bpf "$root/sys/fs/bpf" 2>/dev/null || true; fi
 
-mkdir -p "$root/etc/containerd" "$root/etc/cni/net.d" "$root/etc/criu"
-if [ "${ZP_BARE:-}" = 1 ]; then
-  # A containerd that has never heard of zeropod: the config without the zeropod runtime's table, no
-  # shim on PATH. containerd-ctl.sh at a fixed path is what the installer's --restart-command names.
-  sed "s|@PAUSE_IMAGE@|$ZP_PAUSE_IMAGE|" "$files/config.toml" |
-    awk '/runtimes\.zeropod\]/{skip=1; next} skip && /^[[:space:]]*\[/{skip=0} !skip' >"$root/etc/containerd/config.toml"
-  ln -sf "$ZP_PROJECT/harness/env/containerd-ctl.sh" "$root/usr/local/sbin/containerd-ctl"
-else
-  sed "s|@PAUSE_IMAGE@|$ZP_PAUSE_IMAGE|" "$files/config.toml" >"$root/etc/containerd/config.toml"
-fi
-cp "$files/10-zeropod.conflist" "$root/etc/cni/net.d/10-zeropod.conflist"
-cp "$files/criu-runc.conf" "$root/etc/criu/runc.conf"
-printf '127.0.0.1 localhost\n::1 localhost ip6-localhost\n' >"$root/etc/hosts"
-printf 'nameserver 127.0.0.1\n' >"$root/etc/resolv.conf"
-# Our shim, found by containerd on PATH as containerd-shim-zeropod-v2 (runtime io.containerd.zeropod.v2).
-[ "${ZP_BARE:-}" = 1 ] || ln -sf "$ZP_PROJECT/dist/containerd-shim-zeropod-v2" "$root/usr/local/bin/containerd-shim-zeropod-v2"
+ZP_BARE=${ZP_BARE:-} "$ZP_PROJECT/harness/env/configure-root.sh" "$root" "$ZP_PROJECT" "$ZP_PAUSE_IMAGE"
 
 cd "$root"
 mkdir -p .oldroot

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cgroupDirsFrom, parseCgroupMounts, parseProcCgroup } from './cgroups.ts';
+import { existsSync } from 'node:fs';
+import {
+  cgroupDirForPathFrom,
+  cgroupDirsFrom,
+  detectCgroupVersion,
+  parseCgroup2Mount,
+  parseCgroupMounts,
+  parseProcCgroup,
+  parseProcCgroupV2,
+} from './cgroups.ts';
 
 // This node: controllers mounted one per directory, the environment inside the VM's cgroup.
 const SINGLY = [
@@ -55,4 +64,58 @@ test('parsers ignore the v2 line, options and other file systems', () => {
     [...parseCgroupMounts(SINGLY).keys()],
     ['cpu', 'cpuacct', 'memory', 'pids', 'name=systemd'],
   );
+});
+
+// A cgroup v2 node (the VM's, and every current distribution's): one unified hierarchy.
+const UNIFIED = [
+  '22 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+  '25 24 0:23 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw,nsdelegate',
+].join('\n');
+
+test('v2: the 0:: line under the cgroup2 mount names one directory for every controller', () => {
+  const dirs = cgroupDirsFrom('0::/kubepods/besteffort/pod1/c1\n', UNIFIED, 2);
+  for (const c of ['', 'memory', 'cpu', 'pids', 'io', 'freezer']) {
+    assert.equal(dirs.get(c), '/sys/fs/cgroup/kubepods/besteffort/pod1/c1', c);
+  }
+  assert.equal(dirs.get('cpuacct'), undefined, 'v2 has no cpuacct: cpu.stat holds usage');
+});
+
+test('v2: a cgroup namespace mount maps paths relative to its root; outside it nothing is found', () => {
+  const mountinfo = '30 25 0:23 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw';
+  assert.equal(cgroupDirsFrom('0::/kubepods/pod1/c1', mountinfo, 2).get('memory'), '/sys/fs/cgroup/pod1/c1');
+  assert.equal(cgroupDirsFrom('0::/system.slice/x', mountinfo, 2).size, 0);
+  assert.equal(cgroupDirsFrom('0::/kubepods/pod1/c1', SINGLY.split('\n')[0]!, 2).size, 0, 'no cgroup2 mount');
+});
+
+test('v2 prefers the cgroup2 mount at /sys/fs/cgroup; v1 ignores cgroup2 (the hybrid unified mount)', () => {
+  const both = `${SINGLY}\n${UNIFIED}`;
+  assert.deepEqual(parseCgroup2Mount(both), { root: '/', mountPoint: '/sys/fs/cgroup' });
+  assert.equal(parseProcCgroupV2(PROC), '/');
+  assert.equal(cgroupDirsFrom(PROC, SINGLY, 1).get(''), undefined);
+});
+
+test('cgroupsPath as runc resolves it: absolute from the root, relative under v1 own / v2 parent', () => {
+  const own1 = '4:memory:/process_api/abc\n0::/\n';
+  assert.equal(
+    cgroupDirForPathFrom('kubepods/pod1/c1', 'memory', own1, SINGLY, 1),
+    '/sys/fs/cgroup/memory/process_api/abc/kubepods/pod1/c1',
+  );
+  assert.equal(
+    cgroupDirForPathFrom('/k8s.io/c1', 'memory', own1, SINGLY, 1),
+    '/sys/fs/cgroup/memory/k8s.io/c1',
+  );
+  const own2 = '0::/system.slice/containerd.service\n';
+  assert.equal(
+    cgroupDirForPathFrom('kubepods/pod1/c1', 'memory', own2, UNIFIED, 2),
+    '/sys/fs/cgroup/system.slice/kubepods/pod1/c1',
+  );
+  assert.equal(cgroupDirForPathFrom('/k8s.io/c1', 'pids', own2, UNIFIED, 2), '/sys/fs/cgroup/k8s.io/c1');
+  assert.equal(cgroupDirForPathFrom('system.slice:cri:c1', 'memory', own2, UNIFIED, 2), undefined);
+});
+
+test('the version is what the cgroup root is: cgroup2fs is v2, anything else v1', () => {
+  assert.equal(detectCgroupVersion('/'), 1, 'not a cgroup2 file system');
+  assert.equal(detectCgroupVersion('/nonexistent-cgroup-root'), 1);
+  const here = detectCgroupVersion();
+  assert.equal(here, existsSync('/sys/fs/cgroup/cgroup.controllers') ? 2 : 1);
 });

@@ -395,16 +395,16 @@ differential(
       busybox('box', SLEEPER, { memoryLimitBytes: 64 * 1024 * 1024 }),
     ]);
     const id = pod.containers.get('box')!;
+    // The memory limit and the CPU quota as the container sees them: v1 files, or v2's memory.max
+    // and cpu.max's first field (whose "max", no quota, v1 writes as -1).
+    const script =
+      'cd /sys/fs/cgroup; if [ -e cgroup.controllers ]; then cat memory.max; cut -d" " -f1 cpu.max; ' +
+      'else cat memory/memory.limit_in_bytes cpu/cpu.cfs_quota_us; fi';
     const read = async () =>
-      (
-        await cri.execSync(id, [
-          'cat',
-          '/sys/fs/cgroup/memory/memory.limit_in_bytes',
-          '/sys/fs/cgroup/cpu/cpu.cfs_quota_us',
-        ])
-      ).stdout
+      (await cri.execSync(id, ['sh', '-c', script])).stdout
         .split('\n')
-        .slice(0, 2);
+        .slice(0, 2)
+        .map((v) => (v === 'max' ? '-1' : v));
     try {
       const before = await read();
       await cri.runtime.updateContainerResources({

@@ -199,13 +199,16 @@ export function leftovers(pod: RunningPod, containerIds: string[]): Record<strin
 
 export const NOTHING_LEFT = { processes: [], shims: [], mounts: [], paths: [], cgroups: [] };
 
+/** A cgroup v2 node (the VM tier): one hierarchy for every controller. */
+const unified = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
 /**
  * The pod's cgroup directories of one controller. runc puts a relative cgroupsPath under the cgroup
- * of whoever ran it (containerd's, here under the VM sandbox's /process_api/<hash>), so look for
- * `zeropod-ts/pod<uid>` at the root and two levels below it.
+ * of whoever ran it (v1: containerd's, here under the VM sandbox's /process_api/<hash>; v2: that
+ * cgroup's parent), so look for `zeropod-ts/pod<uid>` at the root and two levels below it.
  */
 export function podCgroupDirs(pod: RunningPod, controller: string): string[] {
-  const root = `/sys/fs/cgroup/${controller}`;
+  const root = unified ? '/sys/fs/cgroup' : `/sys/fs/cgroup/${controller}`;
   const tail = `zeropod-ts/pod${pod.uid}`;
   const subdirs = (d: string) => {
     try {
@@ -222,7 +225,7 @@ export function podCgroupDirs(pod: RunningPod, controller: string): string[] {
 
 /** rmdir the pod-level cgroups (kubelet removes them after RemovePodSandbox). Best effort. */
 export function removePodCgroups(pod: RunningPod): void {
-  for (const controller of readdirSync('/sys/fs/cgroup')) {
+  for (const controller of unified ? [''] : readdirSync('/sys/fs/cgroup')) {
     for (const dir of podCgroupDirs(pod, controller)) removeCgroupTree(dir);
   }
 }
