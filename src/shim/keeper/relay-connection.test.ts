@@ -153,3 +153,18 @@ void test('a worker that is leaving answers what it has; new requests wait for t
     [[1, GrpcCode.OK]],
   );
 });
+
+void test('held requests go to the next worker in stream id order, replayed ones included', () => {
+  const { r, worker } = relay();
+  r.attach(worker().send);
+  r.fromContainerd(request(1, 'Wait'));
+  r.pause();
+  r.fromContainerd(request(3, 'State')); // held while the worker leaves
+  r.lost(); // Wait (stream 1) is kept for replay, after State in arrival
+  const next = worker();
+  r.attach(next.send);
+  assert.deepEqual(
+    next.got.map((g) => g.streamId),
+    [1, 3],
+  );
+});

@@ -121,7 +121,9 @@ export class RelayConnection {
     this.#worker = toWorker;
     this.#paused = false;
     this.#fromWorker = new FrameDecoder();
-    for (const [id, entry] of this.#held) {
+    // In stream id order: a ttrpc server refuses an id lower than one it has seen on the connection,
+    // and a replayed request may be older than one that arrived while the worker was leaving.
+    for (const [id, entry] of [...this.#held].sort(([a], [b]) => a - b)) {
       this.#held.delete(id);
       this.#inFlight.set(id, entry);
       toWorker(entry.frame);
