@@ -82,6 +82,12 @@ export async function serve(flags: ShimFlags, extensions: readonly Extension[] =
     if (stopping) return;
     stopping = true;
     log.info('shim shutting down', { reason });
+    if (link) {
+      // The keeper stops sending us new requests; frames already on their way still arrive (same
+      // host, microseconds) and are served normally rather than refused by a server shutting down.
+      link.leaving();
+      await new Promise((r) => setTimeout(r, 50));
+    }
     // A worker's markers are the keeper's: the keeper serves on through the next worker.
     if (nodeWide && !link) for (const f of [`${marker}.pid`, `${marker}.addr`]) rmSync(f, { force: true });
     // A keeper's worker need not wait for containerd's Waits: the keeper sends them again to the next.

@@ -141,6 +141,11 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGHUP'] as const) {
       running,
       'the running apps are the same processes: nothing was restarted',
     );
+    // The new worker drives the adopted containers: an exec into each running one.
+    for (const id of [ids[1]!, ids[2]!]) {
+      const r = await f.cri.execSync(id, ['sh', '-c', 'echo adopted']);
+      assert.equal(Buffer.from(r.stdout).toString().trim(), 'adopted', `exec into ${id}`);
+    }
     const st = await scaledStatus(ids[0]!);
     assert.equal(st?.freshStarts ?? 0, 0, 'no fresh start: memory kept');
   });

@@ -68,6 +68,8 @@ export class Keeper {
   #worker: WorkerPhase = { kind: 'none' };
   /** The worker said it ends for good: no next one, the keeper exits after it. */
   #done = false;
+  /** The worker that said it is leaving: connections accepted meanwhile wait for the next one. */
+  #leaving: ChildProcess | undefined;
   #restarts = 0;
   #server: net.Server | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -194,6 +196,11 @@ export class Keeper {
         this.#done = true;
         return;
       }
+      case 'leaving': {
+        for (const c of this.#conns) c.relay.pause();
+        this.#leaving = child;
+        return;
+      }
       case 'drop': {
         const fd = this.#kept.get(m.key);
         this.#kept.delete(m.key);
@@ -240,7 +247,7 @@ export class Keeper {
       this.#conns.delete(conn);
       conn.upstream?.destroy();
     });
-    if (this.#worker.kind === 'ready') this.#connect(conn);
+    if (this.#worker.kind === 'ready' && this.#leaving !== this.#worker.child) this.#connect(conn);
   }
 
   #connect(conn: Conn): void {

@@ -12,7 +12,9 @@ export type WorkerMessage =
   /** The fd kept under `key` is no longer needed (its container is gone). */
   | { type: 'drop'; key: string }
   /** The worker ends for good (a pod's shim with no task left): the keeper ends after it. */
-  | { type: 'done' };
+  | { type: 'done' }
+  /** The worker is stopping: send it nothing new (hold it for the next), let it answer what it has. */
+  | { type: 'leaving' };
 
 /** keeper -> worker */
 export type KeeperMessage =
@@ -34,7 +36,7 @@ export const ENV_KEPT_FDS = 'ZEROPOD_KEPT_FDS';
 export function isWorkerMessage(m: unknown): m is WorkerMessage {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
-  if (o['type'] === 'ready' || o['type'] === 'done') return true;
+  if (o['type'] === 'ready' || o['type'] === 'done' || o['type'] === 'leaving') return true;
   if (o['type'] === 'keep') return typeof o['key'] === 'string' && Number.isInteger(o['fd']);
   if (o['type'] === 'drop') return typeof o['key'] === 'string';
   return false;

@@ -127,3 +127,44 @@ void test('with no worker for holdMs, held requests are answered Unavailable, yo
   );
   assert.equal(r.held, 1);
 });
+
+void test('a worker that is leaving answers what it has; new requests wait for the next worker', () => {
+  const { r, answers, worker } = relay();
+  const old = worker();
+  r.attach(old.send);
+  r.fromContainerd(request(1, 'Kill'));
+  r.pause();
+  r.fromContainerd(request(3, 'Create'));
+  assert.deepEqual(
+    old.got.map((g) => g.streamId),
+    [1],
+    'nothing new goes to a leaving worker',
+  );
+  r.fromWorker(response(1)); // it still answers what it had
+  r.lost();
+  const next = worker();
+  r.attach(next.send);
+  assert.deepEqual(
+    next.got.map((g) => g.streamId),
+    [3],
+  );
+  assert.deepEqual(
+    answers.map((a) => [a.streamId, a.code]),
+    [[1, GrpcCode.OK]],
+  );
+});
+
+void test('held requests go to the next worker in stream id order, replayed ones included', () => {
+  const { r, worker } = relay();
+  r.attach(worker().send);
+  r.fromContainerd(request(1, 'Wait'));
+  r.pause();
+  r.fromContainerd(request(3, 'State')); // held while the worker leaves
+  r.lost(); // Wait (stream 1) is kept for replay, after State in arrival
+  const next = worker();
+  r.attach(next.send);
+  assert.deepEqual(
+    next.got.map((g) => g.streamId),
+    [1, 3],
+  );
+});

@@ -51,6 +51,8 @@ export class RelayConnection {
   /** Requests waiting for a worker, in arrival order. */
   readonly #held = new Map<number, InFlight>();
   #worker: ((bytes: Buffer) => void) | undefined;
+  /** The worker is stopping: its answers still come, new requests wait for the next worker. */
+  #paused = false;
   /** Counters for the keeper's log and tests. */
   readonly stats = { relayed: 0, replayed: 0, unavailable: 0 };
 
@@ -96,7 +98,7 @@ export class RelayConnection {
       // Undecodable: the worker's server answers it (INVALID_ARGUMENT); never replayed.
     }
     const entry = { frame: bytes, method, replayable: REPLAYABLE_METHODS.has(method), arrived: this.#now() };
-    if (this.#worker) {
+    if (this.#worker && !this.#paused) {
       this.#inFlight.set(frame.streamId, entry);
       this.stats.relayed++;
       this.#worker(bytes);
@@ -117,17 +119,26 @@ export class RelayConnection {
   /** A worker serves this connection now: held requests go first, in their order. */
   attach(toWorker: (bytes: Buffer) => void): void {
     this.#worker = toWorker;
+    this.#paused = false;
     this.#fromWorker = new FrameDecoder();
-    for (const [id, entry] of this.#held) {
+    // In stream id order: a ttrpc server refuses an id lower than one it has seen on the connection,
+    // and a replayed request may be older than one that arrived while the worker was leaving.
+    for (const [id, entry] of [...this.#held].sort(([a], [b]) => a - b)) {
       this.#held.delete(id);
       this.#inFlight.set(id, entry);
       toWorker(entry.frame);
     }
   }
 
+  /** The worker is stopping: new requests are held for the next one; in-flight ones still get answers. */
+  pause(): void {
+    this.#paused = true;
+  }
+
   /** The worker went away: keep what may be sent again, answer the rest Unavailable. */
   lost(): void {
     this.#worker = undefined;
+    this.#paused = false;
     this.#fromWorker = new FrameDecoder(); // a half frame of the dead worker is dropped
     for (const [id, entry] of this.#inFlight) {
       this.#inFlight.delete(id);

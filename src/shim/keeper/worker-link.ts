@@ -3,6 +3,7 @@
  * keeper's care, and the exits of processes that were re-parented to the keeper.
  */
 import { describeError, type Logger } from '../../base/index.ts';
+import { close, dupCloexec } from '../../sys/index.ts';
 import {
   ENV_KEPT_FDS,
   ENV_ROLE,
@@ -39,10 +40,14 @@ export class WorkerLink {
     if (!socketPath) return undefined;
     const inherited = new Map<string, number>();
     try {
-      for (const [k, v] of Object.entries(
-        JSON.parse(process.env[ENV_KEPT_FDS] ?? '{}') as Record<string, unknown>,
-      ))
-        if (typeof v === 'number' && Number.isInteger(v) && v > 2) inherited.set(k, v);
+      const listed = JSON.parse(process.env[ENV_KEPT_FDS] ?? '{}') as Record<string, unknown>;
+      for (const [k, v] of Object.entries(listed)) {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v <= 3) continue;
+        // Inherited fds are not close-on-exec: every runc, CRIU and nft we spawn would get them all.
+        const own = dupCloexec(v);
+        close(v);
+        inherited.set(k, own);
+      }
     } catch (err) {
       log.error('kept fds unreadable: adopting without them', { error: describeError(err) });
     }
@@ -70,6 +75,11 @@ export class WorkerLink {
 
   ready(): void {
     this.#send({ type: 'ready' });
+  }
+
+  /** This worker is stopping: the keeper holds new requests for the next worker from now on. */
+  leaving(): void {
+    this.#send({ type: 'leaving' });
   }
 
   /** This worker ends for good (no task left in a pod's shim): the keeper must not start another. */

@@ -29,7 +29,7 @@ import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
-import { tmpfsCopiesIn } from './tmpfs-copies.ts';
+import { releaseStaleRestore, tmpfsCopiesIn, unmountUnder } from './tmpfs-copies.ts';
 import { bringBack } from './bring-back.ts';
 import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
@@ -638,6 +638,9 @@ export class ScaledContainer {
     this.#expectExit = true;
     // The record may predate the dump (the worker died right after it): the mounts are the truth.
     this.#next.adopt(rec.tmpfs?.length ? rec.tmpfs : tmpfsCopiesIn(this.workPath));
+    // The dead worker's prepared restore: its waiter died with it; its lazy-pages daemon and its
+    // CRIU root bind are no one's now (the tmpfs copies stay: the wake binds them).
+    releaseStaleRestore(this.workPath, (m, err) => this.#log.debug(m, { error: describeError(err) }));
     if (this.container.init.io) this.container.init.io.holdOpen = true;
     await this.container.runc.delete(this.container.id, { force: true }).catch((err: unknown) => {
       this.#log.debug('runc record of the sleeping container', { error: describeError(err) });
@@ -657,6 +660,8 @@ export class ScaledContainer {
     await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));
     await this.#nft?.remove().catch((err: unknown) => this.#log.warn('nft cleanup', { error: err }));
     await rm(this.imagePath, { recursive: true, force: true });
+    // Whatever is still mounted in the work directory (a restore's root, copies) would make rm fail.
+    unmountUnder(this.workPath, (m, err) => this.#log.warn(m, { error: describeError(err) }));
     await rm(this.workPath, { recursive: true, force: true });
   }
 }

@@ -15,11 +15,12 @@ import {
   readdirSync,
   readFileSync,
   rmdirSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import type { RuncStateFile } from '../../runc/index.ts';
-import { LINUX, mount, mountPointsUnder, umount2 } from '../../sys/index.ts';
+import { LINUX, mount, mountPointsUnder, processesNaming, umount2 } from '../../sys/index.ts';
 
 export interface TmpfsCopy {
   /** Where it is mounted in the container ("/dev"). */
@@ -124,4 +125,39 @@ export function releaseCopies(copies: readonly TmpfsCopy[]): void {
       // already gone
     }
   }
+}
+
+/** Unmounts everything mounted at or below `dir`, deepest first; failures are reported, not thrown. */
+export function unmountUnder(dir: string, warn: (message: string, err: unknown) => void): void {
+  let points: string[];
+  try {
+    points = mountPointsUnder(readFileSync('/proc/self/mountinfo', 'utf8'), dir);
+  } catch (err) {
+    warn('cannot read the mount table', err);
+    return;
+  }
+  for (const p of points) {
+    try {
+      umount2(p, LINUX.MNT_DETACH);
+    } catch (err) {
+      warn(`cannot unmount ${p}`, err);
+    }
+  }
+}
+
+/**
+ * What a dead worker's prepared restore left in `workPath`: the helpers named by it (a lazy-pages
+ * daemon, a waiter that did not exit) are killed, CRIU's root bind is unmounted, the lazy-pages
+ * socket removed. The tmpfs copies are left mounted: the next wake binds them.
+ */
+export function releaseStaleRestore(workPath: string, warn: (message: string, err: unknown) => void): void {
+  for (const pid of processesNaming(workPath)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      warn(`cannot kill stale helper ${pid}`, err);
+    }
+  }
+  unmountUnder(path.join(workPath, 'criu-root'), warn);
+  rmSync(path.join(workPath, 'lazy-pages.socket'), { force: true });
 }
