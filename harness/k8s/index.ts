@@ -7,4 +7,13 @@ export {
   kubectl,
   startCluster,
 } from './cluster.ts';
-export { containerIdOf, example, isReady, kube, kubeJson, podOf, type PodInfo } from './kube.ts';
+export {
+  containerIdOf,
+  example,
+  isReady,
+  kube,
+  kubeconfigHere,
+  kubeJson,
+  podOf,
+  type PodInfo,
+} from './kube.ts';
