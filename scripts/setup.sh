@@ -19,6 +19,25 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Optional host programs, only for what asks for them: `setup.sh prometheus` (the k8s tier's scrape of
+# the manager, and the demo's query). Debian's package; no service is started (no systemd here, and
+# the test runs its own Prometheus with its own configuration).
+for want in "$@"; do
+  case "$want" in
+    prometheus)
+      if ! command -v prometheus >/dev/null 2>&1; then
+        echo "[setup] installing host package: prometheus"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+      fi
+      ;;
+    *)
+      echo "setup.sh: unknown optional part '$want' (known: prometheus)" >&2
+      exit 2
+      ;;
+  esac
+done
+
 # npm dependencies: reinstall when package-lock.json changed since the last install.
 stamp=node_modules/.zeropod-lock-hash
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

@@ -48,6 +48,9 @@ if has k8s; then
   npm run --silent build
   npx tsx harness/cli.ts up --k8s
   npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 'test/k8s/*.test.ts' || failed=1
+  # On the host, against that cluster: a real Prometheus (Debian's) scraping the manager.
+  bash scripts/setup.sh prometheus
+  npx tsx --test --test-concurrency=1 test/k8s-host/*.test.ts || failed=1
 fi
 
 exit $failed
