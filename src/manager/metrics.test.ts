@@ -33,6 +33,7 @@ function snapshot(
     checkpointsMs,
     restoresMs,
     lastCheckpointAt: 1_700_000_000_000,
+    asleepBytes: 4_000_000,
   };
 }
 
@@ -62,6 +63,7 @@ test("the original's seven metrics with its labels, rebuilt from a snapshot", as
   assert.equal(value(text, `zeropod_restore_errors_total{${L}}`), 0);
   assert.equal(value(text, `zeropod_last_checkpoint_time{${L}}`), 1.7e18);
   assert.equal(value(text, 'zeropod_containers_scaled_down'), 1);
+  assert.equal(value(text, `zeropod_memory_freed_bytes{${L}}`), 4_000_000);
 });
 
 test('changes add one observation each; scraping twice observes nothing twice', async () => {
@@ -69,7 +71,7 @@ test('changes add one observation each; scraping twice observes nothing twice', 
   const m = new ManagerMetrics(view);
   view.snapshot('s', [snapshot({ checkpoints: 1 }, [100], [])]);
   await m.render();
-  const base = { seq: 1, at: 2, id: 'c1', name: 'nginx', pod };
+  const base = { seq: 1, at: 2, id: 'c1', name: 'nginx', pod, asleepBytes: 0 };
   view.change('s', { ...base, from: 'scaled-down', to: 'restoring', counts: { ...zero, checkpoints: 1 } });
   view.change('s', {
     ...base,
@@ -82,6 +84,7 @@ test('changes add one observation each; scraping twice observes nothing twice', 
   assert.equal(value(text, `zeropod_restore_duration_seconds_count{${L}}`), 1);
   assert.equal(value(text, `zeropod_checkpoint_duration_seconds_count{${L}}`), 1);
   assert.equal(value(text, `zeropod_running{${L}}`), 1);
+  assert.equal(value(text, `zeropod_memory_freed_bytes{${L}}`), 0, 'awake: nothing freed');
 });
 
 test('a container that stops leaves no series behind', async () => {
@@ -98,6 +101,7 @@ test('a container that stops leaves no series behind', async () => {
     from: 'scaled-down',
     to: 'stopped',
     counts: zero,
+    asleepBytes: 0,
   });
   const text = await m.render();
   assert.doesNotMatch(text, /nginx-1/);

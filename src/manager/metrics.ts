@@ -79,6 +79,12 @@ export class ManagerMetrics {
     labelNames: LABELS,
     registers: [this.registry],
   });
+  readonly #freed = new Gauge({
+    name: 'zeropod_memory_freed_bytes',
+    help: 'Memory the sleeping container held when it was checkpointed (the pages in its image), freed while it sleeps; 0 awake.',
+    labelNames: LABELS,
+    registers: [this.registry],
+  });
   readonly #asleep = new Gauge({
     name: 'zeropod_containers_scaled_down',
     help: 'Scaled containers on this node that are checkpointed (asleep) now.',
@@ -112,6 +118,7 @@ export class ManagerMetrics {
       this.#checkpointErrors,
       this.#restoreErrors,
       this.#freshStarts,
+      this.#freed,
     ])
       m.reset();
     let asleep = 0;
@@ -125,6 +132,7 @@ export class ManagerMetrics {
       const awake = t.phase === 'running' || t.phase === 'checkpointing' || t.phase === 'starting';
       if (!awake) asleep++;
       this.#running.set(l, awake ? 1 : 0);
+      this.#freed.set(l, awake ? 0 : t.asleepBytes);
       if (t.lastCheckpointAt !== undefined) this.#lastCheckpointTime.set(l, t.lastCheckpointAt * 1e6);
       if (t.lastRestoreAt !== undefined) this.#lastRestoreTime.set(l, t.lastRestoreAt * 1e6);
       this.#checkpointErrors.inc(l, t.counts.failedCheckpoints);

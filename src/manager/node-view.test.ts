@@ -21,6 +21,7 @@ const change = (from: ScalePhase, to: ScalePhase, counts: Partial<ScaleCounts> =
   from,
   to,
   counts: { ...zero, ...counts },
+  asleepBytes: 0,
 });
 const kinds = (effects: { kind: string; value?: string; reason?: string }[]) =>
   effects.map((e) =>
@@ -97,6 +98,7 @@ test('a snapshot replaces what its shim said before and asks for the labels to b
     counts: { ...zero, checkpoints: 3 },
     checkpointsMs: [1, 2, 3],
     restoresMs: [4, 5],
+    asleepBytes: 0,
   });
   const effects = v.snapshot('s', [snap('a', 'scaled-down'), snap('b', 'running'), snap('c', 'starting')]);
   assert.deepEqual(

@@ -22,6 +22,7 @@ export interface Tracked {
   restoresMs: number[];
   lastCheckpointAt?: number;
   lastRestoreAt?: number;
+  asleepBytes: number;
 }
 
 export type Effect =
@@ -81,6 +82,7 @@ export class NodeView {
         counts: s.counts,
         checkpointsMs: [...s.checkpointsMs],
         restoresMs: [...s.restoresMs],
+        asleepBytes: s.asleepBytes,
       };
       if (s.lastCheckpointAt !== undefined) t.lastCheckpointAt = s.lastCheckpointAt;
       if (s.lastRestoreAt !== undefined) t.lastRestoreAt = s.lastRestoreAt;
@@ -129,10 +131,12 @@ export class NodeView {
       counts: c.counts,
       checkpointsMs: [],
       restoresMs: [],
+      asleepBytes: 0,
     };
     const prev = before?.counts;
     t.phase = c.to;
     t.counts = c.counts;
+    t.asleepBytes = c.asleepBytes;
     t.source = source;
     this.#containers.set(c.id, t);
     const effects: Effect[] = [];

@@ -32,6 +32,7 @@ function fakeContainer() {
       },
     },
     name: 'nginx',
+    imagePath: '/nonexistent',
     state: new StateMachine<ScalePhase>('starting', table, silentLogger),
     ports: [80],
     config: { scaledownMs: 1000 },

@@ -43,6 +43,8 @@ export interface ContainerSnapshot {
   restoresMs: number[];
   lastCheckpointAt?: number;
   lastRestoreAt?: number;
+  /** Bytes of memory pages in the checkpoint while asleep (0 awake). */
+  asleepBytes: number;
 }
 
 /** One line of GET /events. */
@@ -55,6 +57,7 @@ export interface PhaseChangeLine {
   from: ScalePhase;
   to: ScalePhase;
   counts: ScaleCounts;
+  asleepBytes: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -136,6 +139,7 @@ export function parseSnapshot(body: unknown): ContainerSnapshot[] {
       counts: counts(o, at),
       checkpointsMs: nums(o, 'checkpointsMs', at),
       restoresMs: nums(o, 'restoresMs', at),
+      asleepBytes: num(o, 'asleepBytes', at, 0),
     };
     const lc = optNum(o, 'lastCheckpointAt', at);
     const lr = optNum(o, 'lastRestoreAt', at);
@@ -156,5 +160,6 @@ export function parseChange(line: unknown): PhaseChangeLine {
     from: phase(o, 'from', 'event'),
     to: phase(o, 'to', 'event'),
     counts: counts(obj(o['stats'], 'event.stats'), 'event.stats'),
+    asleepBytes: num(o, 'asleepBytes', 'event', 0),
   };
 }

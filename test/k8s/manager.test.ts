@@ -160,6 +160,7 @@ test('labels follow the phases within a second; events and metrics count each sl
   assert.equal(await metric('zeropod_restore_duration_seconds_count', name, 'nginx'), 1);
   assert.equal(await metric('zeropod_running', name, 'nginx'), 1);
   assert.equal(await metric('zeropod_checkpoint_errors_total', name, 'nginx'), 0);
+  assert.equal(await metric('zeropod_memory_freed_bytes', name, 'nginx'), 0, 'awake: nothing freed');
 });
 
 // Node.js 24 creates io_uring instances that CRIU cannot dump; without the seccomp rule that turns
@@ -260,6 +261,7 @@ test('a manager that was away catches up when it is back: labels, events, metric
   await metricMatches('zeropod_checkpoint_duration_seconds_count', name, 'nginx', () => Promise.resolve(2));
   assert.equal(await metric('zeropod_restore_duration_seconds_count', name, 'nginx'), 1);
   assert.equal(await metric('zeropod_running', name, 'nginx'), 0);
+  assert.ok(((await metric('zeropod_memory_freed_bytes', name, 'nginx')) ?? 0) > 0, 'memory freed asleep');
 
   const now = await f.pod('nginx');
   assert.equal(now.metadata.uid, before.metadata.uid, 'the same pod');

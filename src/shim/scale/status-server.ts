@@ -13,6 +13,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Logger } from '../../base/index.ts';
+import { pagesBytes } from './processes-and-images.ts';
 import type { ScaledContainer } from './scaled-container.ts';
 
 /** Durations kept per container and kind: enough for any histogram a scrape interval misses. */
@@ -29,6 +30,8 @@ interface History {
   restoresMs: number[];
   lastCheckpointAt?: number;
   lastRestoreAt?: number;
+  /** Memory pages in the image while the container sleeps: what its process held, freed now. */
+  asleepBytes: number;
 }
 
 function keep(list: number[], value: number | undefined): void {
@@ -64,17 +67,19 @@ export class StatusServer {
   }
 
   watch(s: ScaledContainer): void {
-    const history: History = { checkpointsMs: [], restoresMs: [] };
+    const history: History = { checkpointsMs: [], restoresMs: [], asleepBytes: 0 };
     this.#history.set(s, history);
     s.state.onChange((change) => {
       const at = Date.now();
       if (change.from === 'checkpointing' && change.to === 'scaled-down') {
         keep(history.checkpointsMs, s.stats.lastCheckpointMs);
         history.lastCheckpointAt = at;
+        history.asleepBytes = pagesBytes(s.imagePath);
       } else if (change.from === 'restoring' && change.to === 'running') {
         keep(history.restoresMs, s.stats.lastRestoreMs);
         history.lastRestoreAt = at;
       }
+      if (change.to === 'running' || change.to === 'stopped') history.asleepBytes = 0;
       const line =
         JSON.stringify({
           seq: ++this.#seq,
@@ -83,6 +88,7 @@ export class StatusServer {
           name: s.name,
           ...this.#podOf(s),
           ...change,
+          asleepBytes: history.asleepBytes,
           stats: s.stats,
         }) + '\n';
       for (const res of this.#subscribers) res.write(line);
