@@ -10,6 +10,7 @@ import {
   setHeaderOptions,
   type CoreV1Event,
 } from '@kubernetes/client-node';
+import type { PodResources } from './resize-plan.ts';
 import type { PodRef } from './wire.ts';
 
 export interface PodEvent {
@@ -27,6 +28,11 @@ export interface KubeApi {
   /** Merges labels into the pod's (a JSON merge patch; `null` removes one). */
   patchLabels(pod: PodRef, labels: Record<string, string | null>): Promise<void>;
   createEvent(e: PodEvent): Promise<void>;
+  /** The pod's annotations and its containers' requests, or undefined when the pod is gone. */
+  readResources(pod: PodRef): Promise<PodResources | undefined>;
+  patchAnnotations(pod: PodRef, annotations: Record<string, string | null>): Promise<void>;
+  /** New requests for one container through the pods/resize subresource. */
+  resize(pod: PodRef, container: string, requests: { cpu?: string; memory?: string }): Promise<void>;
 }
 
 /** HTTP status of a failed API call, when it has one. */
@@ -58,11 +64,50 @@ export class ClientNodeApi implements KubeApi {
   }
 
   async patchLabels(pod: PodRef, labels: Record<string, string | null>): Promise<void> {
+    await this.#patchMeta(pod, { labels });
+  }
+
+  async patchAnnotations(pod: PodRef, annotations: Record<string, string | null>): Promise<void> {
+    await this.#patchMeta(pod, { annotations });
+  }
+
+  async #patchMeta(pod: PodRef, meta: Record<string, Record<string, string | null>>): Promise<void> {
     // The uid precondition keeps a label off a new pod that took an old one's name.
-    const metadata = pod.uid === '' ? { labels } : { labels, uid: pod.uid };
+    const metadata = pod.uid === '' ? meta : { ...meta, uid: pod.uid };
     await this.#core.patchNamespacedPod(
       { name: pod.name, namespace: pod.namespace, body: { metadata } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  async readResources(pod: PodRef): Promise<PodResources | undefined> {
+    try {
+      const p = await this.#core.readNamespacedPod({ name: pod.name, namespace: pod.namespace });
+      if (pod.uid !== '' && p.metadata?.uid !== pod.uid) return undefined;
+      const requests = new Map<string, { cpu?: string; memory?: string }>();
+      for (const c of p.spec?.containers ?? []) {
+        const r = c.resources?.requests ?? {};
+        requests.set(c.name, {
+          ...(r['cpu'] === undefined ? {} : { cpu: String(r['cpu']) }),
+          ...(r['memory'] === undefined ? {} : { memory: String(r['memory']) }),
+        });
+      }
+      return { annotations: p.metadata?.annotations ?? {}, requests };
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async resize(pod: PodRef, container: string, requests: { cpu?: string; memory?: string }): Promise<void> {
+    // Strategic merge: the container is matched by name and its limits stay as they are.
+    await this.#core.patchNamespacedPodResize(
+      {
+        name: pod.name,
+        namespace: pod.namespace,
+        body: { spec: { containers: [{ name: container, resources: { requests } }] } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
     );
   }
 

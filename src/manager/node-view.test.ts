@@ -23,9 +23,15 @@ const change = (from: ScalePhase, to: ScalePhase, counts: Partial<ScaleCounts> =
   counts: { ...zero, ...counts },
   asleepBytes: 0,
 });
-const kinds = (effects: { kind: string; value?: string; reason?: string }[]) =>
+const kinds = (effects: { kind: string; value?: string; reason?: string; asleep?: boolean }[]) =>
   effects.map((e) =>
-    e.kind === 'label' ? `label ${e.value}` : e.kind === 'event' ? `event ${e.reason}` : e.kind,
+    e.kind === 'label'
+      ? `label ${e.value}`
+      : e.kind === 'event'
+        ? `event ${e.reason}`
+        : e.kind === 'resize'
+          ? `resize ${e.asleep ? 'down' : 'back'}`
+          : e.kind,
   );
 
 test('a sleep and a wake set the labels and write the original reasons with durations', () => {
@@ -36,14 +42,14 @@ test('a sleep and a wake set the labels and write the original reasons with dura
     's',
     change('checkpointing', 'scaled-down', { checkpoints: 1, lastCheckpointMs: 191.4 }),
   );
-  assert.deepEqual(kinds(down), ['label SCALED_DOWN', 'event Scaled down']);
+  assert.deepEqual(kinds(down), ['label SCALED_DOWN', 'event Scaled down', 'resize down']);
   assert.match(down[1]?.kind === 'event' ? down[1].message : '', /Scaled down container nginx in 191 ms/);
   v.change('s', change('scaled-down', 'restoring', { checkpoints: 1 }));
   const up = v.change(
     's',
     change('restoring', 'running', { checkpoints: 1, restores: 1, lastRestoreMs: 35 }),
   );
-  assert.deepEqual(kinds(up), ['label RUNNING', 'event Running']);
+  assert.deepEqual(kinds(up), ['label RUNNING', 'event Running', 'resize back']);
   assert.match(up[1]?.kind === 'event' ? up[1].message : '', /Restored container nginx in 35 ms/);
   const t = v.containers.get('c1');
   assert.deepEqual([t?.checkpointsMs, t?.restoresMs], [[191.4], [35]]);
@@ -77,7 +83,7 @@ test('a restore that fails: started afresh is RESTORE_FAILED; a dead container t
     's',
     change('restoring', 'running', { checkpoints: 1, restores: 1, failedRestores: 2, freshStarts: 1 }),
   );
-  assert.deepEqual(kinds(fresh), ['label RESTORE_FAILED', 'event Restore failed']);
+  assert.deepEqual(kinds(fresh), ['label RESTORE_FAILED', 'event Restore failed', 'resize back']);
   assert.match(fresh[1]?.kind === 'event' ? fresh[1].message : '', /memory state is lost/);
   v.change('s', change('scaled-down', 'restoring', { failedRestores: 2 }));
   assert.deepEqual(kinds(v.change('s', change('restoring', 'stopped', { failedRestores: 4 }))), [
@@ -102,8 +108,14 @@ test('a snapshot replaces what its shim said before and asks for the labels to b
   });
   const effects = v.snapshot('s', [snap('a', 'scaled-down'), snap('b', 'running'), snap('c', 'starting')]);
   assert.deepEqual(
-    effects.map((e) => (e.kind === 'reconcile' ? `${e.container} ${e.awake}` : e.kind)),
-    ['a false', 'b true'],
+    effects.map((e) =>
+      e.kind === 'reconcile'
+        ? `${e.container} ${e.awake}`
+        : e.kind === 'resize'
+          ? `resize ${e.asleep}`
+          : e.kind,
+    ),
+    ['a false', 'resize true', 'b true', 'resize false'],
   );
   assert.deepEqual([...v.containers.keys()].sort(), ['a', 'b', 'c'], 'c1 (not in the snapshot) is gone');
   v.snapshot('other', []);

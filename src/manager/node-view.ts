@@ -36,6 +36,8 @@ export type Effect =
       message: string;
       at: number;
     }
+  /** Requests down while asleep, back when awake (see resize-plan.ts); idempotent. */
+  | { kind: 'resize'; pod: PodRef; container: string; asleep: boolean }
   /** After a snapshot: the label must agree with the phase; if it does not, set it and say why. */
   | { kind: 'reconcile'; pod: PodRef; container: string; awake: boolean; tracked: Tracked };
 
@@ -87,14 +89,13 @@ export class NodeView {
       if (s.lastCheckpointAt !== undefined) t.lastCheckpointAt = s.lastCheckpointAt;
       if (s.lastRestoreAt !== undefined) t.lastRestoreAt = s.lastRestoreAt;
       this.#containers.set(s.id, t);
-      if (s.phase !== 'starting')
-        effects.push({
-          kind: 'reconcile',
-          pod: s.pod,
-          container: s.name,
-          awake: s.phase === 'running' || s.phase === 'checkpointing',
-          tracked: t,
-        });
+      if (s.phase !== 'starting') {
+        const awake = s.phase === 'running' || s.phase === 'checkpointing';
+        effects.push(
+          { kind: 'reconcile', pod: s.pod, container: s.name, awake, tracked: t },
+          { kind: 'resize', pod: s.pod, container: s.name, asleep: !awake },
+        );
+      }
     }
     this.unreachable(source, seen);
     return effects;
@@ -189,6 +190,11 @@ export class NodeView {
         );
       }
     }
+    // Requests follow the phase after the label and event (same pod queue: those go out first).
+    if (c.to === 'scaled-down' && c.from === 'checkpointing')
+      effects.push({ kind: 'resize', pod: c.pod, container: c.name, asleep: true });
+    else if (c.to === 'running' && c.from === 'restoring')
+      effects.push({ kind: 'resize', pod: c.pod, container: c.name, asleep: false });
     return effects;
   }
 

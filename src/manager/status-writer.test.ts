@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../base/index.ts';
 import type { KubeApi, PodEvent } from './kube-api.ts';
+import type { PodResources } from './resize-plan.ts';
 import type { Tracked } from './node-view.ts';
 import { StatusWriter } from './status-writer.ts';
 import type { PodRef } from './wire.ts';
@@ -25,6 +26,24 @@ class FakeApi implements KubeApi {
   }
   createEvent(e: PodEvent) {
     this.events.push(e);
+    return Promise.resolve();
+  }
+  annotations: Record<string, string> = {};
+  requests = new Map<string, { cpu?: string; memory?: string }>();
+  refuseResize = false;
+  readResources(_pod: PodRef): Promise<PodResources | undefined> {
+    return Promise.resolve({ annotations: { ...this.annotations }, requests: new Map(this.requests) });
+  }
+  patchAnnotations(_pod: PodRef, annotations: Record<string, string | null>) {
+    for (const [k, v] of Object.entries(annotations))
+      if (v === null) delete this.annotations[k];
+      else this.annotations[k] = v;
+    return Promise.resolve();
+  }
+  resize(_pod: PodRef, container: string, requests: { cpu?: string; memory?: string }) {
+    if (this.refuseResize)
+      return Promise.reject(Object.assign(new Error('Pod QoS is immutable'), { code: 422 }));
+    this.requests.set(container, { ...this.requests.get(container), ...requests });
     return Promise.resolve();
   }
 }
@@ -93,4 +112,40 @@ test('pods outside Kubernetes (no pod name) are not written', async () => {
     value: 'RUNNING',
   });
   assert.equal(api.patches.length, 0);
+});
+
+test('asleep the requests go down and the originals are kept; awake they come back and the annotations go', async () => {
+  const api = new FakeApi();
+  api.requests.set('nginx', { cpu: '100m', memory: '64Mi' });
+  const w = new StatusWriter(api, silentLogger);
+  await w.apply({ kind: 'resize', pod, container: 'nginx', asleep: true });
+  assert.deepEqual(api.requests.get('nginx'), { cpu: '1m', memory: '1Ki' });
+  assert.deepEqual(api.annotations, {
+    'zeropod.ctrox.dev/cpu-requests': '{"nginx":"100m"}',
+    'zeropod.ctrox.dev/memory-requests': '{"nginx":"64Mi"}',
+  });
+  await w.apply({ kind: 'resize', pod, container: 'nginx', asleep: true });
+  assert.deepEqual(
+    api.annotations['zeropod.ctrox.dev/cpu-requests'],
+    '{"nginx":"100m"}',
+    'kept, not overwritten',
+  );
+  await w.apply({ kind: 'resize', pod, container: 'nginx', asleep: false });
+  assert.deepEqual(api.requests.get('nginx'), { cpu: '100m', memory: '64Mi' });
+  assert.deepEqual(api.annotations, {});
+});
+
+test('a refused resize: a Resize failed event, the annotations as they were', async () => {
+  const api = new FakeApi();
+  api.requests.set('nginx', { cpu: '100m', memory: '64Mi' });
+  api.refuseResize = true;
+  const w = new StatusWriter(api, silentLogger);
+  await w.apply({ kind: 'resize', pod, container: 'nginx', asleep: true });
+  assert.deepEqual(api.requests.get('nginx'), { cpu: '100m', memory: '64Mi' });
+  assert.deepEqual(api.annotations, {});
+  assert.deepEqual(
+    api.events.map((e) => [e.reason, e.warning]),
+    [['Resize failed', true]],
+  );
+  assert.match(api.events[0]?.message ?? '', /refused .* while it sleeps \(HTTP 422\): .*QoS/);
 });

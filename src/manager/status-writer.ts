@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationQueue, describeError, type Logger } from '../base/index.ts';
 import { statusCodeOf, type KubeApi } from './kube-api.ts';
 import { agrees, ms, type Effect } from './node-view.ts';
+import { planGrow, planShrink } from './resize-plan.ts';
 import type { PodRef } from './wire.ts';
 
 export const LABEL_PREFIX = 'status.zeropod.ctrox.dev/';
@@ -54,6 +55,38 @@ export class StatusWriter {
         });
       case 'event':
         return this.#run(pod, q, 'event', () => this.#api.createEvent(effect));
+      case 'resize':
+        return this.#run(pod, q, 'resize', async () => {
+          const now = await this.#api.readResources(pod);
+          if (!now) return;
+          const asleep = effect.asleep;
+          const plan = asleep ? planShrink(now, effect.container) : planGrow(now, effect.container);
+          if (plan.requests === undefined) return;
+          // Originals kept before the requests go down; removed only after they are back.
+          if (asleep && plan.annotations) await this.#api.patchAnnotations(pod, plan.annotations);
+          try {
+            await this.#api.resize(pod, effect.container, plan.requests);
+          } catch (err) {
+            const code = statusCodeOf(err);
+            if (code === undefined || code >= 500 || code === 409) throw err; // retried
+            if (asleep && plan.annotations) {
+              const undo = Object.fromEntries(
+                Object.keys(plan.annotations).map((k) => [k, now.annotations[k] ?? null]),
+              );
+              await this.#api.patchAnnotations(pod, undo);
+            }
+            await this.#api.createEvent({
+              pod,
+              container: effect.container,
+              reason: 'Resize failed',
+              warning: true,
+              at: Date.now(),
+              message: `The cluster refused to set the requests of container ${effect.container} to ${JSON.stringify(plan.requests)} ${asleep ? 'while it sleeps' : 'after its wake'} (HTTP ${code}): ${describeError(err).slice(0, 300)}`,
+            });
+            return;
+          }
+          if (!asleep && plan.annotations) await this.#api.patchAnnotations(pod, plan.annotations);
+        });
       case 'reconcile':
         return this.#run(pod, q, 'reconcile', async () => {
           const labels = await this.#api.readLabels(pod);

@@ -268,3 +268,89 @@ test('a manager that was away catches up when it is back: labels, events, metric
   assert.equal(now.status.containerStatuses?.[0]?.restartCount, 0, 'never restarted');
   assert.ok(isReady(now));
 });
+
+const sized = (name: string, resources: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: ${name}
+  template:
+    metadata:
+      annotations:
+        zeropod.ctrox.dev/scaledown-duration: 3s
+      labels:
+        app: ${name}
+    spec:
+      runtimeClassName: zeropod
+      containers:
+        - image: zeropod.local/nginx:1
+          name: nginx
+          ports:
+            - containerPort: 80
+          resources:
+${resources}
+`;
+
+async function requestsOf(pod: string) {
+  const p = await core.readNamespacedPod({ name: pod, namespace: f.namespace });
+  const r = p.spec?.containers[0]?.resources?.requests ?? {};
+  return { cpu: String(r['cpu']), memory: String(r['memory']), annotations: p.metadata?.annotations ?? {} };
+}
+
+/** Until the requests read cpu/memory and the kept originals are there (asleep) or gone (awake). */
+async function untilRequests(pod: string, cpu: string, memory: string) {
+  const asleep = cpu === '1m';
+  for (let i = 0; i < 150; i++) {
+    const now = await requestsOf(pod);
+    const kept = now.annotations['zeropod.ctrox.dev/cpu-requests'] !== undefined;
+    if (now.cpu === cpu && now.memory === memory && kept === asleep) return now;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return requestsOf(pod);
+}
+
+test('asleep, requests read 1m / 1Ki through the API (originals kept in annotations); after the wake the originals; no restart', async () => {
+  await f.apply(
+    sized('sized', '            requests: {cpu: 100m, memory: 64Mi}\n            limits: {memory: 128Mi}'),
+  );
+  const pod = await f.rollout('sized');
+  const name = pod.metadata.name;
+  const id = containerIdOf(pod, 'nginx');
+  await waitForPhase(id, 'scaled-down', 60_000);
+  const asleep = await untilRequests(name, '1m', '1Ki');
+  assert.deepEqual([asleep.cpu, asleep.memory], ['1m', '1Ki']);
+  assert.equal(asleep.annotations['zeropod.ctrox.dev/cpu-requests'], '{"nginx":"100m"}');
+  assert.equal(asleep.annotations['zeropod.ctrox.dev/memory-requests'], '{"nginx":"64Mi"}');
+
+  const r = await httpGetFrom(f.client, pod.status.podIP!, 80, '/', 20_000);
+  assert.equal(r.status, 200);
+  const awake = await untilRequests(name, '100m', '64Mi');
+  assert.deepEqual([awake.cpu, awake.memory], ['100m', '64Mi']);
+  assert.equal(awake.annotations['zeropod.ctrox.dev/cpu-requests'], undefined);
+  const now = await f.pod('sized');
+  assert.equal(now.metadata.uid, pod.metadata.uid);
+  assert.equal(now.status.containerStatuses?.[0]?.restartCount, 0, 'the resize restarted nothing');
+  assert.ok((await scaledStatus(id))!.restores >= 1);
+});
+
+test('a Guaranteed pod cannot lower its requests (its QoS class would change): a Resize failed event', async () => {
+  await f.apply(
+    sized(
+      'guaranteed',
+      '            requests: {cpu: 100m, memory: 64Mi}\n            limits: {cpu: 100m, memory: 64Mi}',
+    ),
+  );
+  const pod = await f.rollout('guaranteed');
+  const name = pod.metadata.name;
+  await waitForPhase(containerIdOf(pod, 'nginx'), 'scaled-down', 60_000);
+  const refused = await untilEvent(name, (e) => e.reason === 'Resize failed', 'Resize failed');
+  assert.equal(refused.type, 'Warning');
+  assert.match(refused.message, /refused .* while it sleeps \(HTTP 4\d\d\)/);
+  const now = await requestsOf(name);
+  assert.deepEqual([now.cpu, now.memory], ['100m', '64Mi']);
+  assert.equal(now.annotations['zeropod.ctrox.dev/cpu-requests'], undefined, 'no originals left behind');
+});
