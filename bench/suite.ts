@@ -26,6 +26,7 @@ import { startCase } from './cases/start.ts';
 import { steadyCase } from './cases/steady.ts';
 import { wakeCase } from './cases/wake.ts';
 import { k8sCase } from './cases/k8s.ts';
+import { managerCase } from './cases/manager.ts';
 import { writeReports } from './report/write.ts';
 
 interface Args {
@@ -167,6 +168,13 @@ async function k8sOnly(
     failed++;
     log(`!! k8s could not finish: ${describeError(err)}`);
     results.failures.push(`k8s: ${describeError(err)}`);
+  }
+  try {
+    await managerCase({ client, runs: args.runs, results, log, pods: args.density });
+  } catch (err) {
+    failed++;
+    log(`!! manager could not finish: ${describeError(err)}`);
+    results.failures.push(`manager: ${describeError(err)}`);
   } finally {
     await client.remove();
   }

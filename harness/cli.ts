@@ -1,4 +1,4 @@
-/** The node environment's command line: rootfs | k8s-build | installer-image | up [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS... */
+/** The node environment's command line: rootfs | k8s-build | installer-image | manager-image | up [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS... */
 import {
   ensureRootfs,
   rootfsPath,
@@ -14,6 +14,7 @@ import {
 import { describeError } from '../src/base/index.ts';
 import { PAUSE_IMAGE } from './images/index.ts';
 import { ensureImages, importImages } from './env/images.ts';
+import { buildManagerImage } from './images/manager/index.ts';
 import {
   clusterAnswers,
   clusterEnvOptions,
@@ -94,6 +95,18 @@ async function main(argv: string[]): Promise<number> {
       if (k8s) await startCluster(pid, log, { bare });
       return 0;
     }
+    case 'manager-image': {
+      // After `npm run build`: the manager's image with the new bundle, into the running environment.
+      const ref = await buildManagerImage({
+        rootfs: await ensureRootfs(log),
+        cacheDir: paths.images,
+        project: paths.project,
+        log,
+      });
+      if (!ref) return 1;
+      await importImages([ref], log);
+      return 0;
+    }
     case 'kubectl': {
       const args = rest[0] === '--' ? rest.slice(1) : rest;
       const child = spawn(`${k8sBin()}/kubectl`, ['--kubeconfig', kubeconfigPath(), ...args], {
@@ -116,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       console.error(
-        'usage: harness/cli.ts rootfs [--print-path] | k8s-build | installer-image | up [--fresh] [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS...',
+        'usage: harness/cli.ts rootfs [--print-path] | k8s-build | installer-image | manager-image | up [--fresh] [--k8s [--bare]] | down | status | exec -- CMD... | kubectl ARGS...',
       );
       return 2;
   }

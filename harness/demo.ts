@@ -5,9 +5,13 @@
  *   2. the same Deployment on `zeropod` with `scaledown-duration: 10s`: it goes to sleep while the pod
  *      stays Running and Ready, and a request to it wakes it, three times, with the timings;
  *   3. the cascade: an app and its redis, both asleep, woken by one request; the counter survives.
+ * With the node manager (deploy/manager) running from step 2 on: the pod's status label, its events
+ * and the manager's metrics after the three wakes.
  * Runs inside the node environment (re-executes itself there when started on the host).
  */
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { paths } from './env/index.ts';
 import {
   appPidsInContainer,
   createClientHost,
@@ -16,6 +20,7 @@ import {
   waitForPhase,
 } from './net/index.ts';
 import {
+  CLUSTER,
   containerIdOf,
   createNamespace,
   deleteNamespace,
@@ -63,6 +68,10 @@ async function inside(client: ClientHost): Promise<void> {
   );
 
   console.log('\n== 2. the same Deployment on zeropod, scaledown-duration 10s (deploy/examples/nginx.yaml)');
+  const manager = path.join(paths.project, 'deploy/manager');
+  await kube(['apply', '-k', manager]);
+  await kube(['-n', 'zeropod-system', 'rollout', 'status', 'daemonset/zeropod-manager', '--timeout=120s']);
+  console.log('   the node manager runs (kubectl apply -k deploy/manager)');
   const z = await deploy('demo', example('nginx'), ['nginx']);
   const id = containerIdOf(z.pod, 'nginx');
   const ip = z.pod.status.podIP!;
@@ -81,6 +90,26 @@ async function inside(client: ClientHost): Promise<void> {
     );
   }
   await show('-n', 'demo', 'get', 'pods', '-o', 'wide');
+  await waitForPhase(id, 'scaled-down', 60_000);
+  await new Promise((r) => setTimeout(r, 1000)); // the label follows within a second
+  await show('-n', 'demo', 'get', 'pods', '-L', 'status.zeropod.ctrox.dev/nginx');
+  const events = await kubeJson<{
+    items: { reason: string; message: string; lastTimestamp?: string; source?: { component?: string } }[];
+  }>(['-n', 'demo', 'get', 'events']);
+  console.log("   $ kubectl -n demo get events   (the manager's)");
+  const ours = events.items.filter((e) => e.source?.component === 'zeropod.ctrox.dev/manager');
+  ours.sort((a, b) => (a.lastTimestamp ?? '').localeCompare(b.lastTimestamp ?? ''));
+  for (const e of ours) console.log(`     ${e.reason.padEnd(12)} ${e.message}`);
+  const metrics = await (await fetch(`http://${CLUSTER.nodeIp}:8080/metrics`)).text();
+  console.log(
+    `   $ curl http://${CLUSTER.nodeIp}:8080/metrics   (the node's address; Prometheus scrapes it)`,
+  );
+  for (const line of metrics.split('\n'))
+    if (
+      /^zeropod_\w+(_count|_total|_running|_freed_bytes)?\{.*namespace="demo"/.test(line) &&
+      !line.includes('_bucket')
+    )
+      console.log(`     ${line}`);
 
   console.log('\n== 3. the cascade: an app and its redis, both asleep (deploy/examples/cascade.yaml)');
   await deploy('demo-cascade', example('cascade'), ['hits', 'redis']);
@@ -101,6 +130,7 @@ async function inside(client: ClientHost): Promise<void> {
     );
   }
   for (const ns of ['demo-runc', 'demo', 'demo-cascade']) await deleteNamespace(ns);
+  await kube(['delete', '-k', manager, '--wait=true']);
   console.log('\ndone: every namespace deleted.');
 }
 

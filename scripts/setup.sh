@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh machine of this kind needs before the demo, the tests or the benchmarks:
 # host packages from Debian, npm dependencies. Idempotent and quiet when there is nothing to do.
-# `setup.sh vm` also installs what the cgroup v2 VM tier needs.
+# `setup.sh vm|prometheus` also installs what those tiers need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,12 +20,28 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The cgroup v2 VM tier (harness/vm) boots Debian's kernel in qemu: installed only when asked for.
-if [ "${1:-}" = vm ] && ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-  echo "[setup] installing qemu-system-x86 (the VM tier)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
-fi
+# Optional host programs, only for what asks for them (Debian's packages; no service is started):
+#   vm          qemu-system-x86: the cgroup v2 VM tier (harness/vm) boots Debian's kernel in qemu
+#   prometheus  the k8s tier's real Prometheus scraping the manager (the test runs its own instance)
+optional() {
+  local cmd=$1 pkg=$2
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "[setup] installing host package: $pkg"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  fi
+}
+for want in "$@"; do
+  case "$want" in
+    vm) optional qemu-system-x86_64 qemu-system-x86 ;;
+    prometheus) optional prometheus prometheus ;;
+    '') ;;
+    *)
+      echo "setup.sh: unknown optional part '$want' (known: vm, prometheus)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 # npm dependencies: reinstall when package-lock.json changed since the last install.
 stamp=node_modules/.zeropod-lock-hash

@@ -52,6 +52,9 @@ if has k8s; then
   npx tsx harness/cli.ts up --k8s
   mapfile -t k8s_tests < <(find test/k8s -maxdepth 1 -name '*.test.ts' ! -name install.test.ts | sort)
   npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 "${k8s_tests[@]}" || failed=1
+  # On the host, against that cluster: a real Prometheus (Debian's) scraping the manager.
+  bash scripts/setup.sh prometheus
+  npx tsx --test --test-concurrency=1 test/k8s-host/*.test.ts || failed=1
   echo "== k8s install (kubectl apply -k config/generic on a node without zeropod: up --k8s --bare)"
   npx tsx harness/cli.ts up --k8s --bare --fresh
   npx tsx harness/cli.ts exec -- node --import tsx --test --test-concurrency=1 test/k8s/install.test.ts || failed=1

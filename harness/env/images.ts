@@ -1,12 +1,16 @@
 /** Builds the test images (cached) and imports them into the environment's containerd. */
 import path from 'node:path';
 import { buildImages, type ImageRef } from '../images/index.ts';
+import { buildManagerImage } from '../images/manager/index.ts';
 import { exec } from './env.ts';
 import { paths } from './paths.ts';
 
 export async function ensureImages(rootfs: string, log: (line: string) => void): Promise<ImageRef[]> {
   const started = performance.now();
   const refs = await buildImages({ rootfs, cacheDir: paths.images, log });
+  // The manager's image carries this worktree's bundle (like the shim, run from the worktree).
+  const manager = await buildManagerImage({ rootfs, cacheDir: paths.images, project: paths.project, log });
+  if (manager) refs.push(manager);
   const built = refs.filter((r) => r.built);
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   log(

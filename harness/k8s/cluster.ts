@@ -146,6 +146,10 @@ function linkHost(initPid: number): void {
     });
   inside('addr', 'add', `${CLUSTER.nodeIp}/30`, 'dev', 'node0');
   inside('link', 'set', 'node0', 'up');
+  // A node's own processes reach Services too (a hostNetwork pod's client of `kubernetes`, 10.96.0.1):
+  // they need a route for the Service range, as a node's default route gives them; kube-proxy's
+  // OUTPUT rules then send it to the endpoint. Only this range, so nothing else leaves the node.
+  inside('route', 'add', CLUSTER.serviceCidr, 'via', CLUSTER.hostIp);
 }
 
 async function waitUntil(probe: () => Promise<boolean>, ms: number, what: string): Promise<void> {

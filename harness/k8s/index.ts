@@ -14,6 +14,7 @@ export {
   example,
   isReady,
   kube,
+  kubeconfigHere,
   kubeJson,
   podOf,
   type PodInfo,

@@ -17,6 +17,9 @@ function where(): { kubectl: string; kubeconfig: string } {
   return { kubectl: path.join(k8sBin(), 'kubectl'), kubeconfig: kubeconfigPath() };
 }
 
+/** The kubeconfig kubectl uses from here (for API clients in tests). */
+export const kubeconfigHere = (): string => where().kubeconfig;
+
 export function kube(
   args: readonly string[],
   options: { check?: boolean; input?: string } = {},

@@ -1,0 +1,107 @@
+/**
+ * The node manager: follows every shim's status on this node, keeps the pods' status labels and
+ * events in step with the phases, and serves the metrics. Its state is only the node view, rebuilt
+ * from the shims on every (re)connect, so a restart of either side loses nothing the shims know.
+ */
+import http from 'node:http';
+import { describeError, type Logger } from '../base/index.ts';
+import type { KubeApi } from './kube-api.ts';
+import { ManagerMetrics } from './metrics.ts';
+import { NodeView, type Effect } from './node-view.ts';
+import type { ManagerOptions } from './options.ts';
+import { StatusDir } from './status-dir.ts';
+import type { FeedMessage } from './status-feed.ts';
+import { StatusWriter } from './status-writer.ts';
+
+export class Manager {
+  readonly view = new NodeView();
+  readonly metrics = new ManagerMetrics(this.view);
+  readonly #writer: StatusWriter;
+  readonly #log: Logger;
+  readonly #opts: ManagerOptions;
+  #dir: StatusDir | undefined;
+  #server: http.Server | undefined;
+
+  constructor(opts: ManagerOptions, api: KubeApi, log: Logger) {
+    this.#opts = opts;
+    this.#log = log;
+    this.#writer = new StatusWriter(api, log.child({ component: 'status-writer' }));
+  }
+
+  /** Serves the metrics, then follows the shims. Resolves once the metrics port listens. */
+  async start(): Promise<void> {
+    const server = http.createServer((req, res) => void this.#serve(req, res));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#opts.metricsPort, this.#opts.metricsHost, () => resolve());
+    });
+    this.#log.info('metrics listening', { host: this.#opts.metricsHost, port: this.#opts.metricsPort });
+    this.#dir = new StatusDir(this.#opts.statusDir, (m) => this.#onFeed(m), this.#log);
+  }
+
+  #onFeed(m: FeedMessage): void {
+    let effects: Effect[] = [];
+    switch (m.kind) {
+      case 'snapshot':
+        this.#log.info('status snapshot', { socket: m.source, containers: m.containers.length });
+        effects = this.view.snapshot(m.source, m.containers);
+        break;
+      case 'change': {
+        const c = m.change;
+        const duration =
+          c.to === 'scaled-down'
+            ? c.counts.lastCheckpointMs
+            : c.from === 'restoring'
+              ? c.counts.lastRestoreMs
+              : undefined;
+        this.#log.info('status event', {
+          container: c.name,
+          pod: c.pod.name,
+          namespace: c.pod.namespace,
+          from: c.from,
+          phase: c.to,
+          ...(duration === undefined ? {} : { durationMs: duration }),
+        });
+        effects = this.view.change(m.source, c);
+        break;
+      }
+      case 'unreachable':
+        this.view.unreachable(m.source);
+        break;
+    }
+    for (const e of effects)
+      this.#writer
+        .apply(e)
+        .catch((err: unknown) => this.#log.error('status write failed', { error: describeError(err) }));
+  }
+
+  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      if (req.url === '/metrics') {
+        const body = await this.metrics.render();
+        res.writeHead(200, { 'content-type': this.metrics.contentType }).end(body);
+      } else if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else {
+        res.writeHead(404).end();
+      }
+    } catch (err) {
+      this.#log.error('metrics request failed', { error: describeError(err) });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  }
+
+  /** Stops following and serving (bounded: open scrapes are cut after a second). */
+  async close(): Promise<void> {
+    this.#dir?.close();
+    this.#writer.close();
+    const server = this.#server;
+    if (!server) return;
+    const cut = setTimeout(() => server.closeAllConnections(), 1000);
+    cut.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearTimeout(cut);
+  }
+}
