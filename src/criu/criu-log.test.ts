@@ -158,3 +158,21 @@ void test('describeCriuFailure stays bounded with many or long error lines, and 
     'CRIU wrote nothing to /w/restore.log',
   );
 });
+
+void test('describeCriuFailure says a repeated error line once, so the distinct causes stay in view', () => {
+  const retried = Array.from({ length: 6 }, () => [
+    '(00.020000) Error (criu/util.c:642): execvp("iptables-restore", ...) failed: No such file or directory',
+    '(00.020100) Error (criu/util.c:657): exited, status=1',
+  ]).flat();
+  const log = [
+    "(00.010000) Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted",
+    ...retried,
+    '(00.030000) Error (criu/net.c:3120): Locking network failed',
+    '(00.040000) Error (criu/cr-dump.c:2093): Dumping FAILED.',
+  ].join('\n');
+  const text = describeCriuFailure({ logPath: '/w/dump.log', tail: [], errors: parseCriuLog(log) });
+  assert.match(text, /iptables-restore.*\(x6\)/);
+  assert.match(text, /Locking network failed/);
+  assert.match(text, /Dumping FAILED/);
+  assert.doesNotMatch(text, /more error lines/);
+});

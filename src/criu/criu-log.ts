@@ -130,7 +130,14 @@ function cut(line: string): string {
  * the last few when there are many; the tail only when CRIU logged no error line. Bounded either way.
  */
 export function describeCriuFailure(report: CriuFailureReport): string {
-  const errors = report.errors.map((e) => cut(`Error (${e.source}): ${e.message}`));
+  // A line CRIU repeats (a lock retried: `execvp("iptables-restore")` ... `exited` ...) is said once
+  // with its count, so the distinct causes ("Locking network failed") are not cut out as the middle.
+  const counts = new Map<string, number>();
+  for (const e of report.errors) {
+    const line = `Error (${e.source}): ${e.message}`;
+    counts.set(line, (counts.get(line) ?? 0) + 1);
+  }
+  const errors = [...counts].map(([line, n]) => cut(n > 1 ? `${line} (x${n})` : line));
   if (errors.length > 0) {
     const shown =
       errors.length <= MAX_ERROR_LINES
