@@ -11,7 +11,7 @@ import { startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
 import type { Container } from '../container.ts';
 import type { PreparedRestore } from './prepared-restore.ts';
 import { pagesBytes } from './processes-and-images.ts';
-import type { ScaleStats, WakeVia } from './scaled-container.ts';
+import type { ScaleStats, WakeVia } from './scale-types.ts';
 
 export interface BringBackOptions {
   container: Container;

@@ -35,51 +35,15 @@ import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
 import type { ScaleRecord } from '../records/index.ts';
 import { IdleTracker } from './idle.ts';
+import {
+  transitions,
+  type ScaleDeps,
+  type ScalePhase,
+  type ScaleStats,
+  type WakeVia,
+} from './scale-types.ts';
 
-export type ScalePhase = 'starting' | 'running' | 'checkpointing' | 'scaled-down' | 'restoring' | 'stopped';
-
-const transitions = {
-  // starting -> scaled-down: a sleeping container re-adopted by a new worker (adoptAsleep).
-  starting: ['running', 'scaled-down', 'stopped'],
-  running: ['checkpointing', 'stopped'],
-  checkpointing: ['running', 'scaled-down', 'stopped'],
-  'scaled-down': ['restoring', 'stopped'],
-  restoring: ['running', 'scaled-down', 'stopped'],
-  stopped: [],
-} as const satisfies Record<ScalePhase, readonly ScalePhase[]>;
-
-export interface ScaleStats {
-  checkpoints: number;
-  restores: number;
-  failedCheckpoints: number;
-  failedRestores: number;
-  abortedCheckpoints: number;
-  /** Wakes that had to start the app afresh: its memory state was lost (reported, never hidden). */
-  freshStarts: number;
-  lastCheckpointMs?: number;
-  lastRestoreMs?: number;
-  /** How the last wake brought the app back. */
-  lastWakeVia?: WakeVia;
-  lastError?: string;
-}
-
-export type WakeVia = 'prepared' | 'runc restore' | 'fresh start';
-
-export interface ScaleDeps {
-  /** Page images from this size on are restored lazily (see lazyPagesMinBytes in extension.ts). */
-  lazyPagesMinBytes: number;
-  netnsPath: string;
-  nodeAddresses: ReadonlySet<string>;
-  imageRoot: string;
-  workRoot: string;
-  log: Logger;
-  /** A keeper's fd store (docs/restart-safety.md): the activator's listeners outlive a worker. */
-  fds?: {
-    inherited(key: string): number | undefined;
-    keep(key: string, fd: number): void;
-    drop(key: string): void;
-  };
-}
+export type { ScaleDeps, ScalePhase, ScaleStats, WakeVia } from './scale-types.ts';
 
 const MAX_CHECKPOINT_FAILURES = 5;
 
