@@ -3,26 +3,16 @@
  * snapshots and phase changes (pure: no I/O). Each input returns what the outside must do: set a pod's
  * status label, write an event, or check a label against the runtime after a (re)connect.
  */
-import type { ContainerSnapshot, PhaseChangeLine, PodRef, ScaleCounts, ScalePhase } from './wire.ts';
+import type { ContainerSnapshot, PhaseChangeLine, PodRef } from './wire.ts';
 
 /** The original's phase names, as the label `status.zeropod.ctrox.dev/<container>` carries them. */
 export type StatusValue = 'RUNNING' | 'SCALED_DOWN' | 'CHECKPOINT_FAILED' | 'RESTORE_FAILED';
 
 export type Reason = 'Running' | 'Scaled down' | 'Checkpoint failed' | 'Restore failed';
 
-export interface Tracked {
-  id: string;
+/** A container the manager follows: what GET /status says of it, and which shim's socket said it. */
+export interface Tracked extends ContainerSnapshot {
   source: string;
-  name: string;
-  pod: PodRef;
-  phase: ScalePhase;
-  counts: ScaleCounts;
-  /** Durations of the checkpoints and restores the shim still remembers, oldest first. */
-  checkpointsMs: number[];
-  restoresMs: number[];
-  lastCheckpointAt?: number;
-  lastRestoreAt?: number;
-  asleepBytes: number;
 }
 
 export type Effect =
