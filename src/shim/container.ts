@@ -9,6 +9,7 @@ import {
   DisposableStack2,
   OperationQueue,
   alreadyExists,
+  describeError,
   failedPrecondition,
   notFound,
   type Logger,
@@ -17,8 +18,9 @@ import type { Reaper } from '../sys/index.ts';
 import type { ManageCgroupsMode, Runc } from '../runc/index.ts';
 import type { CriuConfigOptions } from '../criu/index.ts';
 import type { EventSink } from './events.ts';
-import { ProcessIO, type KeptStdio, type StdioPaths } from './io.ts';
+import { KEPT_STDIO, ProcessIO, type KeptName, type KeptStdio, type StdioPaths } from './io.ts';
 import type { ForwardedExit, WorkerLink } from './keeper/index.ts';
+import type { ExecRecord } from './records/index.ts';
 import { readProcStatSync } from '../sys/index.ts';
 import { mountAll, unmountAll, type RootfsMount } from './mount.ts';
 import { TaskProcess, exitTimeNow, exitTimestamp, type ExitInfo } from './process.ts';
@@ -58,9 +60,14 @@ export interface AdoptOptions {
   holdOpen: boolean;
   /** Watch the init for its exit (not for a sleeping container: its recorded init is long gone). */
   watch: boolean;
+  /** Execs that ran under the dead worker: watched again, their stdio from the keeper. */
+  execs?: readonly ExecRecord[];
 }
 
-const STDIO_NAMES = ['stdin', 'stdout', 'stderr', 'pty'] as const;
+/** The keeper's name for our end of one of a process's stdio streams. */
+function keptKey(containerId: string, execId: string, name: KeptName): string {
+  return execId ? `${containerId}/exec/${execId}/${name}` : `${containerId}/${name}`;
+}
 
 /** containerd.runc.v1.CheckpointOptions, the fields the runc shim uses. */
 export interface CheckpointRequestOptions {
@@ -99,6 +106,8 @@ export class Container {
   /** The init's cgroup directories, resolved once after `runc create` (stats, OOM). */
   cgroups: CgroupDirs = new Map();
   #oom: OomWatcher | undefined;
+  /** Each running exec's start time (with its pid, it names the process in a record). */
+  readonly #execStarts = new Map<string, number>();
 
   private constructor(opts: CreateOptions, spec: OciSpec, deps: ContainerDeps) {
     this.id = opts.id;
@@ -180,13 +189,10 @@ export class Container {
     );
     const rootfs = path.join(o.bundle, 'rootfs');
     c.#stack.defer(() => unmountAll(rootfs)); // idempotent: nothing happens if nothing is mounted
-    const kept: KeptStdio = {};
-    for (const name of STDIO_NAMES) {
-      const fd = deps.link?.inherited(`${o.id}/${name}`);
-      if (fd !== undefined) kept[name] = fd;
-    }
+    const kept = c.#inheritedFds('');
     const io = await ProcessIO.adopt(o.stdio, kept, c.log, { terminal: o.terminal, holdOpen: o.holdOpen });
     c.init.io = io;
+    c.#dropWhenEnded(c.init);
     c.#stack.defer(() => io.dispose());
     c.init.pid = o.pid;
     c.init.state.transition('running', ['created']);
@@ -199,20 +205,78 @@ export class Container {
       oom.start();
     }
     if (o.watch) c.#watchVia(c.init, o.startTime);
-    c.log.info('container adopted', { pid: o.pid, alive: c.cgroups.size > 0, keptFds: Object.keys(kept) });
+    for (const e of o.execs ?? []) await c.#adoptExec(e);
+    c.log.info('container adopted', {
+      pid: o.pid,
+      alive: c.cgroups.size > 0,
+      keptFds: Object.keys(kept),
+      execs: c.execs.size,
+    });
     return c;
   }
 
-  /** Asks the keeper to hold our ends of the init's stdio (a worker's death must not close them). */
-  #keepFds(): void {
-    const link = this.#deps.link;
-    const io = this.init.io;
-    if (!link || !io) return;
-    for (const [name, fd] of Object.entries(io.keptFds)) link.keep(`${this.id}/${name}`, fd);
+  /**
+   * An exec that ran under the dead worker (a `kubectl exec` session): its pipes from the keeper,
+   * containerd's FIFOs by path, its exit through the keeper. Its `Wait`, replayed by the keeper,
+   * then finds it here. One that cannot be taken over is reported exited (255), never left hanging.
+   */
+  async #adoptExec(e: ExecRecord): Promise<void> {
+    const p = new TaskProcess(e.id, { terminal: e.terminal, stdio: e.stdio }, this.log);
+    p.pid = e.pid;
+    this.execs.set(e.id, p);
+    this.#execStarts.set(e.id, e.startTime);
+    p.state.transition('running', ['created']);
+    try {
+      p.io = await ProcessIO.adopt(e.stdio, this.#inheritedFds(e.id), this.log, { terminal: e.terminal });
+      this.#dropWhenEnded(p);
+    } catch (err) {
+      this.log.error("cannot take over an exec's stdio: its output is lost", {
+        exec: e.id,
+        error: describeError(err),
+      });
+    }
+    this.#watchVia(p, e.startTime);
   }
 
-  #dropFds(): void {
-    for (const name of STDIO_NAMES) this.#deps.link?.drop(`${this.id}/${name}`);
+  /** The running execs, as a new worker needs them (docs/restart-safety.md). */
+  execRecords(): ExecRecord[] {
+    const out: ExecRecord[] = [];
+    for (const p of this.execs.values()) {
+      const startTime = this.#execStarts.get(p.execId);
+      if (!p.state.is('running', 'paused') || startTime === undefined) continue;
+      out.push({ id: p.execId, pid: p.pid, startTime, stdio: { ...p.stdio }, terminal: p.terminal });
+    }
+    return out;
+  }
+
+  /** The fds a keeper kept for one of our processes (`execId` '' for the init). */
+  #inheritedFds(execId: string): KeptStdio {
+    const kept: KeptStdio = {};
+    for (const name of KEPT_STDIO) {
+      const fd = this.#deps.link?.inherited(keptKey(this.id, execId, name));
+      if (fd !== undefined) kept[name] = fd;
+    }
+    return kept;
+  }
+
+  /** Asks the keeper to hold our ends of a process's stdio (a worker's death must not close them). */
+  #keepFds(p: TaskProcess): void {
+    const link = this.#deps.link;
+    const io = p.io;
+    if (!link || !io) return;
+    for (const [name, fd] of Object.entries(io.keptFds))
+      link.keep(keptKey(this.id, p.execId, name as KeptName), fd);
+    this.#dropWhenEnded(p);
+  }
+
+  /** A FIFO we end for good must end in the keeper too (containerd waits for its EOF). */
+  #dropWhenEnded(p: TaskProcess): void {
+    const link = this.#deps.link;
+    if (link && p.io) p.io.onEnded = (name) => link.drop(keptKey(this.id, p.execId, name));
+  }
+
+  #dropFds(execId: string): void {
+    for (const name of KEPT_STDIO) this.#deps.link?.drop(keptKey(this.id, execId, name));
   }
 
   process(execId: string): TaskProcess {
@@ -257,6 +321,8 @@ export class Container {
     }
     io.releaseChildFds();
     p.state.transition('running', ['created']);
+    const stat = readProcStatSync(p.pid);
+    if (stat) this.#execStarts.set(execId, stat.startTime);
     this.#watch(p);
     this.#deps.events.publish(TaskExecStartedSchema, { containerId: this.id, execId, pid: p.pid });
     return p.pid;
@@ -290,6 +356,8 @@ export class Container {
     if (execId) {
       if (p.state.is('running', 'paused')) throw failedPrecondition(`exec ${execId} is still running`);
       this.execs.delete(execId);
+      this.#execStarts.delete(execId);
+      this.#dropFds(execId);
       const exit = p.exit ?? { pid: p.pid, status: 0, exitedAt: new Date() };
       p.state.transition('deleted');
       await p.io?.dispose();
@@ -312,7 +380,8 @@ export class Container {
     const exit = p.exit ?? { pid: p.pid, status: 0, exitedAt: new Date() };
     if (!p.state.is('deleted')) p.state.transition('deleted');
     await this.#stack.dispose();
-    this.#dropFds();
+    this.#dropFds('');
+    for (const execId of this.execs.keys()) this.#dropFds(execId);
     this.#deps.events.publish(TaskDeleteSchema, {
       containerId: this.id,
       id: this.id,
@@ -451,7 +520,7 @@ export class Container {
   /** Exits come from the reaper; each is reported once, after its start event. */
   #watch(p: TaskProcess): void {
     const pid = p.pid;
-    if (!p.execId) this.#keepFds();
+    this.#keepFds(p);
     this.#deps.reaper.watch(pid).then(
       (status) => this.#onExit(p, { pid, status: status.exitCode, exitedAt: status.exitedAt }),
       (err: unknown) => {

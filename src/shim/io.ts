@@ -38,7 +38,8 @@ import { ConsoleSocket } from '../runc/index.ts';
 import {
   close,
   dupCloexec,
-  openFifo,
+  fifoSocket,
+  openFifoFd,
   pipe,
   setNonBlocking,
   setWindowSize,
@@ -60,8 +61,24 @@ export interface ProcessIOOptions {
 
 type StdioSlot = number | 'ignore';
 
-/** Our ends of a process's stdio, by name: what a keeper holds across a worker restart. */
-export type KeptStdio = Partial<Record<'stdin' | 'stdout' | 'stderr' | 'pty', number>>;
+/**
+ * Our ends of a process's stdio, by name: what a keeper holds across a worker restart. The pipes
+ * (or the pty master) keep the process from seeing its output close; the `fifo-` ends keep
+ * containerd's side from seeing its FIFOs close (its log reader stops at the first EOF).
+ */
+export const KEPT_STDIO = [
+  'stdin',
+  'stdout',
+  'stderr',
+  'pty',
+  'fifo-stdin',
+  'fifo-stdout',
+  'fifo-stderr',
+] as const;
+export type KeptName = (typeof KEPT_STDIO)[number];
+export type KeptStdio = Partial<Record<KeptName, number>>;
+
+const FIFO_OF = { 1: 'fifo-stdout', 2: 'fifo-stderr' } as const;
 
 export class ProcessIO {
   readonly #stack = new DisposableStack2();
@@ -82,6 +99,11 @@ export class ProcessIO {
   holdOpen = false;
   /** Our ends of the process's pipes (or its pty master), for a keeper to hold (keptFds). */
   readonly #ours: KeptStdio = {};
+  /**
+   * Called when we end a FIFO for good (the output ended, or endFifos): a keeper's copy of it must
+   * go too, or containerd's reader waits for an EOF that never comes.
+   */
+  onEnded: (name: KeptName) => void = () => undefined;
 
   private constructor(log: Logger) {
     this.#log = log;
@@ -102,7 +124,9 @@ export class ProcessIO {
         io.#stack.defer(() => cs.dispose());
       }
       if (paths.stdin) {
-        const fifo = io.#stack.use(await openFifo(paths.stdin, 'r', signal), (s) => void s.destroy());
+        const opened = await openFifoFd(paths.stdin, 'r', signal);
+        const fifo = io.#stack.use(opened.socket, (s) => void s.destroy());
+        io.#ours['fifo-stdin'] = opened.fd;
         io.#stdinFifo = fifo;
         if (!options.terminal) {
           const [r, w] = pipe();
@@ -128,7 +152,9 @@ export class ProcessIO {
       ] as const) {
         if (!p) continue;
         io.#holdReadEnd(p);
-        const fifo = io.#stack.use(await openFifo(p, 'w', signal), (s) => void s.destroy());
+        const opened = await openFifoFd(p, 'w', signal);
+        const fifo = io.#stack.use(opened.socket, (s) => void s.destroy());
+        io.#ours[FIFO_OF[slot]] = opened.fd;
         io.#fifos.set(slot, fifo);
         if (!options.terminal) io.#attach(slot, fifo);
       }
@@ -169,7 +195,14 @@ export class ProcessIO {
       new net.Socket({ fd: r, readable: true, writable: false }),
       (s) => void s.destroy(),
     );
-    this.#copies.push(copy(reader, fifo, this.#log, () => !this.holdOpen && !this.#toFile));
+    this.#copies.push(copy(reader, fifo, this.#log, () => this.#endsAtEof(slot)));
+  }
+
+  /** Whether the process's EOF ends containerd's FIFO (not while a checkpoint holds it open). */
+  #endsAtEof(slot: 1 | 2): boolean {
+    if (this.holdOpen || this.#toFile) return false;
+    this.onEnded(FIFO_OF[slot]);
+    return true;
   }
 
   /** Give this to runc as --console-socket (terminal processes only). */
@@ -209,7 +242,7 @@ export class ProcessIO {
     }
     this.#stack.defer(() => void reader.destroy());
     const out = this.#fifos.get(1);
-    if (out) this.#copies.push(copy(reader, out, this.#log, () => !this.holdOpen && !this.#toFile));
+    if (out) this.#copies.push(copy(reader, out, this.#log, () => this.#endsAtEof(1)));
     else reader.resume(); // nobody wants the output: keep the terminal from filling up
     const input = this.#stdinFifo;
     if (input && this.#masterCtl !== undefined) {
@@ -248,7 +281,7 @@ export class ProcessIO {
     io.holdOpen = options.holdOpen ?? false;
     try {
       if (paths.stdin) {
-        const fifo = io.#stack.use(await openFifo(paths.stdin, 'r'), (s) => void s.destroy());
+        const fifo = io.#stack.use(await io.#fifoAgain(paths.stdin, 'r', kept), (s) => void s.destroy());
         io.#stdinFifo = fifo;
         if (!options.terminal && kept.stdin !== undefined) {
           io.#ours.stdin = kept.stdin;
@@ -273,7 +306,7 @@ export class ProcessIO {
           io.#holdReadEnd(p);
           io.#fifos.set(
             slot,
-            io.#stack.use(await openFifo(p, 'w'), (s) => void s.destroy()),
+            io.#stack.use(await io.#fifoAgain(p, 'w', kept, slot), (s) => void s.destroy()),
           );
         }
       }
@@ -289,7 +322,7 @@ export class ProcessIO {
           new net.Socket({ fd, readable: true, writable: false }),
           (s) => void s.destroy(),
         );
-        io.#copies.push(copy(reader, fifo, log, () => !io.holdOpen && !io.#toFile));
+        io.#copies.push(copy(reader, fifo, log, () => io.#endsAtEof(slot)));
       }
       if (options.terminal && kept.pty !== undefined) io.#adoptMaster(kept.pty);
       return io;
@@ -297,6 +330,23 @@ export class ProcessIO {
       await io.dispose();
       throw err;
     }
+  }
+
+  /**
+   * containerd's FIFO as the dead worker had it open: the keeper's copy when there is one (the
+   * other side never saw it close), else opened again by path (a worker from before the keeper
+   * kept FIFOs).
+   */
+  async #fifoAgain(p: string, mode: 'r' | 'w', kept: KeptStdio, slot?: 1 | 2): Promise<net.Socket> {
+    const name: KeptName = slot === undefined ? 'fifo-stdin' : FIFO_OF[slot];
+    const fd = kept[name];
+    if (fd !== undefined) {
+      this.#ours[name] = fd;
+      return fifoSocket(fd, p, mode);
+    }
+    const opened = await openFifoFd(p, mode);
+    this.#ours[name] = opened.fd;
+    return opened.socket;
   }
 
   /** ResizePty: sets the terminal's window size; nothing for a process without one (as runc's shim). */
@@ -339,7 +389,10 @@ export class ProcessIO {
   endFifos(): void {
     this.holdOpen = false;
     if (this.#toFile) return; // a file has no reader waiting for its end
-    for (const fifo of this.#fifos.values()) fifo.end();
+    for (const [slot, fifo] of this.#fifos) {
+      this.onEnded(FIFO_OF[slot]);
+      fifo.end();
+    }
   }
 
   /**

@@ -84,6 +84,7 @@ export class TaskService {
     const init = stat ? { pid: c.init.pid, startTime: stat.startTime } : this.#lastInit.get(c.id);
     if (init) this.#lastInit.set(c.id, init);
     const scale = this.hooks.scaleRecordOf?.(c);
+    const execs = c.execRecords();
     const r: ContainerRecord = {
       version: RECORD_VERSION,
       id: c.id,
@@ -93,6 +94,7 @@ export class TaskService {
       terminal: c.init.terminal,
       ...(init ? { init } : {}),
       ...(scale ? { scale } : {}),
+      ...(execs.length > 0 ? { execs } : {}),
       updatedAt: '',
     };
     void store.write(r);
@@ -128,6 +130,7 @@ export class TaskService {
             startTime: r.init.startTime,
             holdOpen: !alive && decorated,
             watch: alive || !decorated,
+            ...(r.execs ? { execs: r.execs } : {}),
           },
           this.#deps,
         );
@@ -187,6 +190,7 @@ export class TaskService {
         if (req.execId) await this.hooks.beforeExec?.(c);
         const pid = await c.queue.run(async () => c.start(req.execId));
         if (!req.execId) await this.hooks.afterStart?.(c);
+        else this.saveRecord(c); // a running exec is in the record: a new worker takes it over
         return { pid };
       },
       state: async (req) => {
@@ -218,7 +222,7 @@ export class TaskService {
           this.containers.delete(req.id);
           this.#lastInit.delete(req.id);
           void this.records?.remove(req.id);
-        }
+        } else this.saveRecord(c);
         return { pid: exit.pid, exitStatus: exit.status, exitedAt: exitTimestamp(exit) };
       },
       pids: async (req) => {

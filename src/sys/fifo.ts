@@ -33,6 +33,18 @@ export type FifoMode = 'r' | 'w';
 
 /** Opens `path` (a FIFO) for reading or writing; the returned socket owns the fd. */
 export async function openFifo(path: string, mode: FifoMode, signal?: AbortSignal): Promise<Socket> {
+  return (await openFifoFd(path, mode, signal)).socket;
+}
+
+/**
+ * As openFifo, and the fd the socket owns: a keeper holds a copy of it across a worker's death
+ * (docs/restart-safety.md), so the other side never sees the FIFO close.
+ */
+export async function openFifoFd(
+  path: string,
+  mode: FifoMode,
+  signal?: AbortSignal,
+): Promise<{ fd: number; socket: Socket }> {
   const flags = (mode === 'r' ? constants.O_RDONLY : constants.O_WRONLY) | constants.O_NONBLOCK;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     if (signal?.aborted === true)
@@ -50,11 +62,12 @@ export async function openFifo(path: string, mode: FifoMode, signal?: AbortSigna
       }
       throw fromNodeError(err, 'open fifo', { path, mode });
     }
-    return wrap(fd, path, mode);
+    return { fd, socket: fifoSocket(fd, path, mode) };
   }
 }
 
-function wrap(fd: number, path: string, mode: FifoMode): Socket {
+/** A FIFO fd we hold already (one a keeper kept for us) as a socket that owns it. */
+export function fifoSocket(fd: number, path: string, mode: FifoMode): Socket {
   try {
     if (!fstatSync(fd).isFIFO()) throw invalidArgument('not a FIFO', { details: { path } });
     return new Socket({ fd, readable: mode === 'r', writable: mode === 'w' });

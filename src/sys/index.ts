@@ -37,7 +37,7 @@ export {
   type ProcStat,
 } from './proc.ts';
 export { Reaper, type ExitStatus, type ReaperOptions } from './reaper.ts';
-export { openFifo, type FifoMode } from './fifo.ts';
+export { fifoSocket, openFifo, openFifoFd, type FifoMode } from './fifo.ts';
 export { pipe } from './pipe.ts';
 export {
   dupCloexec,

@@ -3,6 +3,7 @@ export {
   parseRecord,
   RECORD_VERSION,
   type ContainerRecord,
+  type ExecRecord,
   type ScaleRecord,
   type RecordedScalePhase,
 } from './record.ts';

@@ -37,6 +37,15 @@ void test('records are written root-only and read back as written', async (t) =>
       workPath: '/run/zeropod/work/abc',
       heldConnections: 0,
     },
+    execs: [
+      {
+        id: 'exec-1',
+        pid: 4300,
+        startTime: 123999,
+        stdio: { stdin: '', stdout: '/run/fifo/e1', stderr: '' },
+        terminal: true,
+      },
+    ],
   });
   await s.write(r);
   assert.equal(statSync(s.dir).mode & 0o777, 0o700);
@@ -85,6 +94,21 @@ void test('parseRecord refuses what a re-adoption cannot trust, naming the field
     [bad({ id: '../etc' }), /id "..\/etc" is not a containerd identifier/],
     [bad({ stdio: { stdin: '', stdout: 1, stderr: '' } }), /stdio\.stdout must be a string/],
     [bad({ scale: { phase: 'dozing' } }), /scale\.phase "dozing" must be one of/],
+    [bad({ execs: {} }), /execs must be a list/],
+    [
+      bad({ execs: [{ id: 'e', pid: 0, startTime: 1, stdio: {}, terminal: false }] }),
+      /execs\[0\]\.pid must be/,
+    ],
+    [
+      bad({ execs: [{ id: 'e', pid: 9, startTime: 1, stdio: { stdin: '' }, terminal: false }] }),
+      /execs\[0\]\.stdio\.stdout is missing/,
+    ],
+    [
+      bad({
+        execs: [{ id: 'e', pid: 9, startTime: 1, stdio: { stdin: '', stdout: '', stderr: '' }, terminal: 1 }],
+      }),
+      /execs\[0\]\.terminal must be a boolean/,
+    ],
     [
       bad({
         scale: {

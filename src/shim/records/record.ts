@@ -33,6 +33,15 @@ export interface ScaleRecord {
   tmpfs?: { mountpoint: string; key: string; dir: string }[];
 }
 
+/** An exec running when the record was written: a new worker watches it and serves its stdio. */
+export interface ExecRecord {
+  id: string;
+  pid: number;
+  startTime: number;
+  stdio: { stdin: string; stdout: string; stderr: string };
+  terminal: boolean;
+}
+
 export interface ContainerRecord {
   version: typeof RECORD_VERSION;
   id: string;
@@ -43,6 +52,8 @@ export interface ContainerRecord {
   stdio: { stdin: string; stdout: string; stderr: string };
   terminal: boolean;
   scale?: ScaleRecord;
+  /** Execs that were running (absent in records of older workers: none). */
+  execs?: ExecRecord[];
   /** ISO time of this write (for people reading the file). */
   updatedAt: string;
 }
@@ -66,6 +77,18 @@ function int(o: Obj, name: string, where = '', min = 0): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
     throw invalidArgument(`container record: ${where}${name} must be an integer >= ${min}`);
   return v;
+}
+
+function bool(o: Obj, name: string, where: string): boolean {
+  const v = field(o, name, where);
+  if (typeof v !== 'boolean') throw invalidArgument(`container record: ${where}${name} must be a boolean`);
+  return v;
+}
+
+function stdioOf(o: Obj, where: string): ContainerRecord['stdio'] {
+  const s = obj(field(o, 'stdio', where), `${where}stdio`);
+  const w = `${where}stdio.`;
+  return { stdin: str(s, 'stdin', w), stdout: str(s, 'stdout', w), stderr: str(s, 'stderr', w) };
 }
 
 function ports(o: Obj, name: string, where: string): number[] {
@@ -94,19 +117,14 @@ export function parseRecord(text: string): ContainerRecord {
     throw invalidArgument(
       `container record: version must be ${RECORD_VERSION}, got ${quoteValue(String(o['version']))}`,
     );
-  const stdio = obj(field(o, 'stdio', ''), 'stdio');
-  const terminal = field(o, 'terminal', '');
-  if (typeof terminal !== 'boolean') throw invalidArgument('container record: terminal must be a boolean');
+  const stdio = stdioOf(o, '');
+  const terminal = bool(o, 'terminal', '');
   const r: ContainerRecord = {
     version: RECORD_VERSION,
     id: str(o, 'id'),
     namespace: str(o, 'namespace'),
     bundle: str(o, 'bundle'),
-    stdio: {
-      stdin: str(stdio, 'stdin', 'stdio.'),
-      stdout: str(stdio, 'stdout', 'stdio.'),
-      stderr: str(stdio, 'stderr', 'stdio.'),
-    },
+    stdio,
     terminal,
     updatedAt: str(o, 'updatedAt'),
   };
@@ -115,6 +133,21 @@ export function parseRecord(text: string): ContainerRecord {
   if (o['init'] !== undefined) {
     const init = obj(o['init'], 'init');
     r.init = { pid: int(init, 'pid', 'init.', 1), startTime: int(init, 'startTime', 'init.') };
+  }
+  if (o['execs'] !== undefined) {
+    const list = o['execs'];
+    if (!Array.isArray(list)) throw invalidArgument('container record: execs must be a list');
+    r.execs = list.map((e, i) => {
+      const x = obj(e, `execs[${i}]`);
+      const w = `execs[${i}].`;
+      return {
+        id: str(x, 'id', w),
+        pid: int(x, 'pid', w, 1),
+        startTime: int(x, 'startTime', w),
+        stdio: stdioOf(x, w),
+        terminal: bool(x, 'terminal', w),
+      };
+    });
   }
   if (o['scale'] !== undefined) {
     const s = obj(o['scale'], 'scale');
