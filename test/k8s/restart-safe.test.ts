@@ -1,7 +1,8 @@
 /**
  * The runtime's own crash, seen from kubelet: the node-wide shim worker is SIGKILLed while a Deployment
  * sleeps and another, probed every 5 s, runs. Kubelet must notice nothing: no restart counted, no probe
- * failed, both Ready; the sleeping one wakes on a request and the running one answers exec.
+ * failed, both Ready; the sleeping one wakes on a request and the running one answers exec; a
+ * `kubectl exec` session open across the death ends normally, and `kubectl logs` keeps growing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,6 +27,18 @@ test('SIGKILL of the shim worker: kubelet sees no restart, no failed probe; pods
   const probedId = containerIdOf(probed, 'nginx');
   await waitForPhase(asleepId, 'scaled-down', 60_000);
 
+  // A kubectl exec session that outlives the worker: output on both sides, its own exit code.
+  const session = kube([
+    '-n',
+    f.namespace,
+    'exec',
+    probed.metadata.name,
+    '--',
+    'sh',
+    '-c',
+    'echo before; sleep 6; echo after',
+  ]);
+  await sleep(2000);
   const killed = workerPid();
   process.kill(killed, 'SIGKILL');
   // A new worker within 10 s.
@@ -60,5 +73,16 @@ test('SIGKILL of the shim worker: kubelet sees no restart, no failed probe; pods
   assert.ok(res.body.includes(MARKERS.nginx));
   const exec = await kube(['-n', f.namespace, 'exec', probed.metadata.name, '--', 'echo', 'still here']);
   assert.equal(exec.stdout.trim(), 'still here');
+  assert.equal((await session).stdout, 'before\nafter\n', 'the exec session lived through the restart');
+  // What the app writes after the restart still reaches `kubectl logs` (containerd's FIFO reader
+  // never saw its FIFO close).
+  const mark = `/after-restart-${Date.now()}`;
+  await httpGetFrom(f.client, probed.status.podIP!, 80, mark, 20_000);
+  let logs = '';
+  for (let i = 0; i < 50 && !logs.includes(mark); i++) {
+    logs = (await kube(['-n', f.namespace, 'logs', probed.metadata.name])).stdout;
+    if (!logs.includes(mark)) await sleep(200);
+  }
+  assert.ok(logs.includes(mark), 'the request after the restart is in kubectl logs');
   assert.equal((await scaledStatus(probedId))?.phase !== undefined, true, 'the probed pod is followed again');
 });
