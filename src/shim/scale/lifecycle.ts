@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { describeError } from '../../base/index.ts';
 import type { ScaleRecord } from '../records/index.ts';
 import type { ScaleContext } from './context.ts';
-import type { Net } from './phase.ts';
+import { netOf, type Net, type Phase } from './phase.ts';
 import { releaseStaleRestore, tmpfsCopiesIn, unmountUnder } from './tmpfs-copies.ts';
 
 /**
@@ -72,4 +72,18 @@ export async function disposeScaled(
 async function closeNet(ctx: ScaleContext, net: Net): Promise<void> {
   await net.activator.close().catch((err: unknown) => ctx.log.warn('activator close', { error: err }));
   await net.nft.remove().catch((err: unknown) => ctx.log.warn('nft cleanup', { error: err }));
+}
+
+/** What a new worker needs to take this container over (docs/restart-safety.md). */
+export function recordOf(ctx: ScaleContext, p: Phase, ports: readonly number[]): ScaleRecord {
+  const held = p.kind === 'scaled-down' || p.kind === 'restoring' ? p.held : 0;
+  return {
+    phase: p.kind,
+    ports: [...ports],
+    activatorPorts: [...(netOf(p)?.activator.ports ?? [])],
+    imagePath: ctx.imagePath,
+    workPath: ctx.workPath,
+    heldConnections: p.kind === 'checkpointing' ? p.dump.held : held,
+    tmpfs: ctx.next.copies.map((c) => ({ ...c })),
+  };
 }

@@ -96,3 +96,15 @@ export function newDump(startedAt: number): DumpProgress {
 export function netOf(p: Phase): Net | undefined {
   return p.kind === 'starting' ? undefined : p.net;
 }
+
+/**
+ * Whether containerd hears of an exit of the init: not of those we cause (the checkpoint's kill,
+ * CRIU's), nor of a process that is no longer the init (one reaped late). Resolves the wait of the
+ * checkpoint that killed it.
+ */
+export function exitVerdict(p: Phase, pid: number, initPid: number): 'report' | 'suppress' {
+  if (p.kind === 'checkpointing' && p.dump.reaped?.pid === pid) p.dump.reaped.resolve();
+  if (pid !== initPid) return 'suppress';
+  if (p.kind === 'scaled-down' || (p.kind === 'checkpointing' && p.dump.ending)) return 'suppress';
+  return 'report';
+}

@@ -37,6 +37,17 @@ export interface ScaleStats {
   lastError?: string;
 }
 
+export function newStats(): ScaleStats {
+  return {
+    checkpoints: 0,
+    restores: 0,
+    failedCheckpoints: 0,
+    failedRestores: 0,
+    abortedCheckpoints: 0,
+    freshStarts: 0,
+  };
+}
+
 export type WakeVia = 'prepared' | 'runc restore' | 'fresh start';
 
 /** The container's nft table (src/nft): counter, wake redirect, held connections. */
@@ -131,6 +142,15 @@ export interface ScaleTimeouts {
   killMs: number;
   disposeMs: number;
 }
+
+/** Generous: a dump of gigabytes on a loaded node takes its time; a hung CRIU must still end. */
+export const DEFAULT_TIMEOUTS: ScaleTimeouts = {
+  checkpointMs: 300_000,
+  wakeMs: 120_000,
+  tickMs: 30_000,
+  killMs: 60_000,
+  disposeMs: 60_000,
+};
 
 export interface ScaleDeps {
   /** Page images from this size on are restored lazily (see lazyPagesMinBytes in extension.ts). */

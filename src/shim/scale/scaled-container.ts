@@ -8,40 +8,33 @@
  * step fails.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import path from 'node:path';
 import { StateMachine, canceled, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
-import { tableName } from '../../nft/index.ts';
 import type { Container } from '../container.ts';
 import type { ScaleConfig } from './config.ts';
-import type { ScaleContext } from './context.ts';
+import { makeContext, type ScaleContext } from './context.ts';
 import { IdleTracker, idleIntervalMs } from './idle.ts';
-import { idleEnough, MAX_CHECKPOINT_FAILURES } from './idle-tick.ts';
-import { newDump, netOf, type Checkpointing, type Net, type Phase, type Restoring } from './phase.ts';
+import { dueCount } from './idle-tick.ts';
+import {
+  exitVerdict,
+  newDump,
+  netOf,
+  type Checkpointing,
+  type Net,
+  type Phase,
+  type Restoring,
+} from './phase.ts';
 import { queued } from './queued.ts';
 import { checkpointIdle } from './checkpoint.ts';
 import { rollBack } from './rollback.ts';
-import { stopApp } from './stop-app.ts';
-import { bringAppBack, settleAfterWake } from './wake.ts';
-import { disposeScaled, adoptAsleep } from './lifecycle.ts';
-import { systemTools } from './tools.ts';
+import { dumpPhases, stopApp } from './stop-app.ts';
+import { bringAppBack, countWake, reportWakeFailure, settleAfterWake } from './wake.ts';
+import { adoptAsleep, disposeScaled, recordOf } from './lifecycle.ts';
+import { activatorKey, discoverPorts, listen } from './listen.ts';
 import type { ScaleRecord } from '../records/index.ts';
-import {
-  transitions,
-  type ScaleDeps,
-  type ScalePhase,
-  type ScaleStats,
-  type ScaleTimeouts,
-} from './scale-types.ts';
+import { DEFAULT_TIMEOUTS, newStats, transitions, type ScaleDeps, type ScalePhase } from './scale-types.ts';
+import type { ScaleStats, ScaleTimeouts } from './scale-types.ts';
 
 export type { ScaleDeps, ScalePhase, ScaleStats, WakeVia } from './scale-types.ts';
-
-const TIMEOUTS: ScaleTimeouts = {
-  checkpointMs: 300_000,
-  wakeMs: 120_000,
-  tickMs: 30_000,
-  killMs: 60_000,
-  disposeMs: 60_000,
-};
 
 export class ScaledContainer {
   readonly container: Container;
@@ -49,14 +42,7 @@ export class ScaledContainer {
   readonly name: string;
   /** The phase's name, observed by the status API and the records; the data is in #phase. */
   readonly state: StateMachine<ScalePhase>;
-  readonly stats: ScaleStats = {
-    checkpoints: 0,
-    restores: 0,
-    failedCheckpoints: 0,
-    failedRestores: 0,
-    abortedCheckpoints: 0,
-    freshStarts: 0,
-  };
+  readonly stats: ScaleStats = newStats();
   ports: number[] = [];
   readonly #ctx: ScaleContext;
   readonly #log: Logger;
@@ -74,28 +60,9 @@ export class ScaledContainer {
     this.name = name;
     this.#log = deps.log.child({ container: container.id, name, component: 'scale' });
     this.state = new StateMachine<ScalePhase>('starting', transitions, this.#log);
-    this.#timeouts = { ...TIMEOUTS, ...deps.timeouts };
-    const tools = { ...systemTools(container), ...deps.tools };
-    const warned = new Set<string>();
-    const warnOnce = (message: string) => {
-      if (warned.has(message)) return;
-      warned.add(message);
-      this.#log.warn(message);
-    };
-    const workPath = path.join(deps.workRoot, container.id);
-    this.#ctx = {
-      container,
-      config,
-      deps,
-      tools,
-      log: this.#log,
-      stats: this.stats,
-      imagePath: path.join(deps.imageRoot, container.id),
-      workPath,
-      next: tools.wakePreparation({ workPath, log: this.#log, warnOnce }),
-      warnOnce,
-    };
-    container.exitPolicy = (exit) => this.#exitPolicy(exit.pid);
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+    this.#ctx = makeContext({ container, config, deps, log: this.#log, stats: this.stats });
+    container.exitPolicy = (exit) => exitVerdict(this.#phase, exit.pid, container.init.pid);
   }
 
   get imagePath(): string {
@@ -104,18 +71,6 @@ export class ScaledContainer {
 
   get workPath(): string {
     return this.#ctx.workPath;
-  }
-
-  /**
-   * Exits we cause (the checkpoint's kill, CRIU's) are not the container's exit to containerd, nor
-   * is any exit of a process that is no longer the container's init (one reaped late).
-   */
-  #exitPolicy(pid: number): 'report' | 'suppress' {
-    const p = this.#phase;
-    if (p.kind === 'checkpointing' && p.dump.reaped?.pid === pid) p.dump.reaped.resolve();
-    if (pid !== this.container.init.pid) return 'suppress';
-    if (p.kind === 'scaled-down' || (p.kind === 'checkpointing' && p.dump.ending)) return 'suppress';
-    return 'report';
   }
 
   /** Moves to `next`; the data is set before the listeners (records, status API) hear of it. */
@@ -132,71 +87,20 @@ export class ScaledContainer {
 
   /** After the container started: find its ports, install the counter, start the activator. */
   async begin(): Promise<void> {
-    this.ports = await this.#discoverPorts();
+    this.ports = await discoverPorts(this.#ctx, this.name, () => this.state.is('stopped'));
     this.#log.info('scale to zero enabled', { ports: this.ports, scaledownMs: this.config.scaledownMs });
     const net = await this.#listen();
     this.#enter(this.#running(net, 0, Promise.resolve()));
     this.#schedule();
   }
 
+  #listen(): Promise<Net> {
+    return listen(this.#ctx, this.ports, () => this.requestWake());
+  }
+
   #running(net: Net, failures: number, settling: Promise<void>): Phase {
     const idle = new IdleTracker(this.config.scaledownMs, this.#ctx.tools.now());
     return { kind: 'running', net, idle, failures, settling };
-  }
-
-  /** The activator on its own ports, and the container's nft table pointing at them. */
-  async #listen(): Promise<Net> {
-    const { deps, tools } = this.#ctx;
-    const v4 = [...deps.nodeAddresses].filter((a) => !a.includes(':'));
-    const v6 = [...deps.nodeAddresses].filter((a) => a.includes(':'));
-    if (!this.config.countLocalhost) {
-      v4.push('127.0.0.0/8');
-      v6.push('::1');
-    }
-    const activator = await tools.listen({
-      netnsPath: deps.netnsPath,
-      appPorts: this.ports,
-      nodeAddresses: deps.nodeAddresses,
-      probeDetection: !this.config.disableProbeDetection,
-      probeBufferSize: this.config.probeBufferSize,
-      connectTimeoutMs: this.config.connectTimeoutMs,
-      proxyTimeoutMs: this.config.proxyTimeoutMs,
-      log: this.#log,
-      wake: () => this.requestWake(),
-      ...(deps.fds ? { listeners: this.#listenerStore(deps.fds) } : {}),
-    });
-    const nft = tools.table(deps.netnsPath, {
-      table: tableName(this.container.id),
-      ports: this.ports,
-      quiet4: v4,
-      quiet6: v6,
-    });
-    try {
-      await nft.install(activator.ports);
-    } catch (err) {
-      await activator.close().catch(() => undefined);
-      throw err;
-    }
-    return { nft, activator };
-  }
-
-  async #discoverPorts(): Promise<number[]> {
-    const mapped = this.config.portsMap.get(this.name);
-    if (mapped && mapped.length > 0) return [...mapped];
-    const { tools } = this.#ctx;
-    // Wait for the app to listen: backoff from 50 ms, for up to a minute.
-    for (let delay = 50, waited = 0; waited < 60_000; waited += delay, delay = Math.min(delay * 2, 2000)) {
-      // Any process of the container may be the listener (a daemon forks away from the init).
-      const pid = this.container.init.pid;
-      const ports = await tools.listeningPorts(tools.processesIn(tools.freezerDirOf(pid), pid));
-      const unique = [...new Set(ports)].sort((a, b) => a - b);
-      if (unique.length > 0) return unique;
-      if (this.state.is('stopped')) break;
-      await sleep(delay);
-    }
-    throw failedPrecondition(
-      'the container listens on no TCP port: nothing to wake it on (set zeropod.ctrox.dev/ports-map)',
-    );
   }
 
   #schedule(): void {
@@ -233,15 +137,8 @@ export class ScaledContainer {
   async #idleCount(): Promise<number | undefined> {
     const p = this.#phase;
     if (p.kind !== 'running') return undefined;
-    const count = await p.net.nft.activity();
-    const execsRunning = [...this.container.execs.values()].some((x) => x.state.is('running'));
-    const due = idleEnough(p, {
-      count,
-      now: this.#ctx.tools.now(),
-      execsRunning,
-      scaledownMs: this.config.scaledownMs,
-    });
-    return due && this.#phase === p ? count : undefined;
+    const count = await dueCount(this.#ctx, p);
+    return this.#phase === p ? count : undefined;
   }
 
   /** Checkpoint, then stop the app; a dropped, failed or aborted checkpoint leaves it running. */
@@ -265,24 +162,8 @@ export class ScaledContainer {
     const signal = AbortSignal.any([opSignal, abort.signal]);
     const result = await checkpointIdle(this.#ctx, cp, countBefore, signal);
     if (result.kind === 'dropped' || result.kind === 'failed') {
-      let failures = cp.failures;
-      if (result.kind === 'failed') {
-        failures++;
-        stats.failedCheckpoints++;
-        stats.lastError = describeError(result.error);
-        log.error('checkpoint failed: the container keeps running', {
-          error: stats.lastError,
-          attempt: failures,
-          givingUp: failures >= MAX_CHECKPOINT_FAILURES,
-        });
-      }
-      await rollBack(this.#ctx, cp);
-      stats.abortedCheckpoints++;
-      const back = this.#running(cp.net, failures, Promise.resolve());
-      this.#enter(back);
-      log.info('checkpoint aborted: staying up', {
-        reason: result.kind === 'failed' ? 'checkpoint failed' : result.reason,
-      });
+      const failures = await rollBack(this.#ctx, cp, result);
+      this.#enter(this.#running(cp.net, failures, Promise.resolve()));
       return;
     }
     try {
@@ -294,19 +175,9 @@ export class ScaledContainer {
     stats.checkpoints++;
     stats.lastCheckpointMs = Math.round(tools.now() - cp.dump.startedAt);
     this.#enter({ kind: 'scaled-down', net: cp.net, held: cp.dump.held });
-    const m = cp.dump.marks;
-    const phases =
-      m.prepared && m.frozen && m.dumped
-        ? {
-            prepareMs: Math.round(m.prepared - cp.dump.startedAt),
-            freezeMs: Math.round(m.frozen - m.prepared),
-            dumpMs: Math.round(m.dumped - m.frozen),
-            stopMs: Math.round(tools.now() - m.dumped),
-          }
-        : {};
     const message =
       result.kind === 'no-dump' ? 'stopped without a checkpoint (disable-checkpointing)' : 'scaled down';
-    log.info(message, { durationMs: stats.lastCheckpointMs, ...phases });
+    log.info(message, { durationMs: stats.lastCheckpointMs, ...dumpPhases(cp.dump, tools.now()) });
   }
 
   /** Brings the app back if it sleeps; resolves once it accepts connections. Shared by all callers. */
@@ -330,35 +201,19 @@ export class ScaledContainer {
     const p = this.#phase;
     if (p.kind === 'running') return; // the checkpoint was dropped: already up
     if (p.kind !== 'scaled-down') throw failedPrecondition(`cannot wake a container that is ${p.kind}`);
-    const { tools, stats, log, container: c } = this.#ctx;
+    const { tools, stats, log } = this.#ctx;
     const started = tools.now();
     const r: Restoring = { kind: 'restoring', net: p.net, held: p.held };
     this.#enter(r);
     const result = await bringAppBack(this.#ctx, r, started, signal);
-    stats.failedRestores += result.failures.length;
-    if (result.failures.length > 0) stats.lastError = describeError(result.failures.at(-1));
     if (result.kind === 'failed') {
       // Not even a fresh start worked: the container is dead. Say so to containerd (kubelet
       // restarts it) rather than leave a pod that looks alive and answers nothing.
-      stats.lastError = describeError(result.error);
-      log.error('wake failed: reporting the container as exited', { error: stats.lastError });
       this.#enter({ kind: 'stopped', net: r.net });
-      c.init.io?.endFifos();
-      c.reportExit({ pid: c.init.pid, status: 255, exitedAt: new Date() });
-      await r.net.nft.unredirect().catch(() => undefined);
+      await reportWakeFailure(this.#ctx, r, result);
       throw result.error;
     }
-    let held = r.held;
-    if (result.via === 'fresh start' && !this.config.disableCheckpointing) {
-      stats.freshStarts++;
-      // Those connections died with the image: let the peers hear so.
-      if (held > 0) await r.net.nft.release().catch(() => undefined);
-      held = 0;
-    }
-    if (c.init.io) c.init.io.holdOpen = false;
-    stats.restores++;
-    stats.lastRestoreMs = Math.round(tools.now() - started);
-    if (!this.config.disableCheckpointing) stats.lastWakeVia = result.via;
+    const held = await countWake(this.#ctx, r, result, started);
     const lazy = result.lazy;
     const settling = settleAfterWake(this.#ctx, r.net, held, lazy, () =>
       ['running', 'stopped'].includes(this.#phase.kind),
@@ -412,27 +267,9 @@ export class ScaledContainer {
     await Promise.race([settled, sleep(timeoutMs)]);
   }
 
-  #listenerStore(fds: NonNullable<ScaleDeps['fds']>) {
-    const key = (appPort: number) => `${this.container.id}/activator-${appPort}`;
-    return {
-      inherited: (appPort: number) => fds.inherited(key(appPort)),
-      keep: (appPort: number, fd: number) => fds.keep(key(appPort), fd),
-    };
-  }
-
   /** What a new worker needs to take this container over (docs/restart-safety.md). */
   record(): ScaleRecord {
-    const p = this.#phase;
-    const held = p.kind === 'scaled-down' || p.kind === 'restoring' ? p.held : 0;
-    return {
-      phase: p.kind,
-      ports: [...this.ports],
-      activatorPorts: [...(netOf(p)?.activator.ports ?? [])],
-      imagePath: this.imagePath,
-      workPath: this.workPath,
-      heldConnections: p.kind === 'checkpointing' ? p.dump.held : held,
-      tmpfs: this.#ctx.next.copies.map((c) => ({ ...c })),
-    };
+    return recordOf(this.#ctx, this.#phase, this.ports);
   }
 
   /** A sleeping container whose worker died, taken over from its record (lifecycle.ts). */
@@ -449,7 +286,7 @@ export class ScaledContainer {
     clearTimeout(this.#timer);
     this.#life.abort();
     this.abortInFlight('the container is being deleted');
-    for (const port of this.ports) this.#ctx.deps.fds?.drop(`${this.container.id}/activator-${port}`);
+    for (const port of this.ports) this.#ctx.deps.fds?.drop(activatorKey(this.container.id, port));
     const net = netOf(this.#phase);
     if (this.#phase.kind !== 'stopped') this.#enter({ kind: 'stopped', net });
     await disposeScaled(this.#ctx, net, this.#timeouts.disposeMs);

@@ -5,7 +5,7 @@
  */
 import { describeError } from '../../base/index.ts';
 import type { ScaleContext } from './context.ts';
-import type { Checkpointing } from './phase.ts';
+import type { Checkpointing, DumpProgress } from './phase.ts';
 
 /** How long a killed init may take to be reaped (a big app's threads exit slowly). */
 const REAP_TIMEOUT_MS = 5000;
@@ -56,4 +56,16 @@ async function thaw(ctx: ScaleContext, cp: Checkpointing): Promise<void> {
     });
   }
   cp.dump.frozen = false;
+}
+
+/** Where a checkpoint's time went, for its log line (when it got as far as a dump). */
+export function dumpPhases(d: DumpProgress, now: number): Record<string, number> {
+  const m = d.marks;
+  if (!m.prepared || !m.frozen || !m.dumped) return {};
+  return {
+    prepareMs: Math.round(m.prepared - d.startedAt),
+    freezeMs: Math.round(m.frozen - m.prepared),
+    dumpMs: Math.round(m.dumped - m.frozen),
+    stopMs: Math.round(now - m.dumped),
+  };
 }

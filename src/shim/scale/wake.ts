@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describeError } from '../../base/index.ts';
 import type { LazyPagesDaemon } from '../../criu/index.ts';
 import { bringBack, type BringBackResult } from './bring-back.ts';
+import type { ScaleStats } from './scale-types.ts';
 import type { ScaleContext } from './context.ts';
 import type { Net, Restoring } from './phase.ts';
 import { dropNetnsState } from './processes-and-images.ts';
@@ -85,4 +86,48 @@ export async function removeImage(ctx: ScaleContext): Promise<void> {
   await rm(ctx.imagePath, { recursive: true, force: true }).catch((err: unknown) =>
     ctx.log.warn('cannot remove the checkpoint image', { path: ctx.imagePath, error: describeError(err) }),
   );
+}
+
+type Back = Extract<BringBackResult, { kind: 'back' }>;
+type Failed = Extract<BringBackResult, { kind: 'failed' }>;
+
+function countFailures(stats: ScaleStats, failures: readonly unknown[]): void {
+  stats.failedRestores += failures.length;
+  if (failures.length > 0) stats.lastError = describeError(failures.at(-1));
+}
+
+/**
+ * Counts a wake that brought the app back; returns the held connections still to let in after it.
+ * A fresh start lost them with the image: their peers hear so now.
+ */
+export async function countWake(
+  ctx: ScaleContext,
+  r: Restoring,
+  result: Back,
+  startedAt: number,
+): Promise<number> {
+  const { stats, config, container: c } = ctx;
+  countFailures(stats, result.failures);
+  let held = r.held;
+  if (result.via === 'fresh start' && !config.disableCheckpointing) {
+    stats.freshStarts++;
+    if (held > 0) await r.net.nft.release().catch(() => undefined);
+    held = 0;
+  }
+  if (c.init.io) c.init.io.holdOpen = false;
+  stats.restores++;
+  stats.lastRestoreMs = Math.round(ctx.tools.now() - startedAt);
+  if (!config.disableCheckpointing) stats.lastWakeVia = result.via;
+  return held;
+}
+
+/** A wake where not even a fresh start worked: the container is reported exited (255). */
+export async function reportWakeFailure(ctx: ScaleContext, r: Restoring, result: Failed): Promise<void> {
+  const { stats, container: c } = ctx;
+  countFailures(stats, result.failures);
+  stats.lastError = describeError(result.error);
+  ctx.log.error('wake failed: reporting the container as exited', { error: stats.lastError });
+  c.init.io?.endFifos();
+  c.reportExit({ pid: c.init.pid, status: 255, exitedAt: new Date() });
+  await r.net.nft.unredirect().catch(() => undefined);
 }
