@@ -36,3 +36,4 @@ export {
 } from './criu-check.ts';
 export { startLazyPages, type LazyPagesDaemon } from './lazy-pages.ts';
 export { criuRestoreArgv, type CriuRestoreArgs } from './restore-argv.ts';
+export { spawnRestoreWaiter, type RestoreWaiter } from './restore-waiter.ts';

@@ -404,6 +404,8 @@ export class Container {
     lazyPages?: boolean;
     /** The image holds established TCP connections to put back. */
     tcpEstablished?: boolean;
+    /** Aborting kills runc (and with it the restore). */
+    signal?: AbortSignal;
   }): Promise<number> {
     const io = this.init.io;
     io?.reattach();
@@ -421,6 +423,7 @@ export class Container {
         ...(opts.tcpEstablished ? { tcpEstablished: true } : {}),
         ...(opts.criuOptions ? { criuOptions: opts.criuOptions } : {}),
         ...(io ? { stdio: io.childStdio } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
       });
       this.init.pid = pid;
       this.#watch(this.init);
@@ -440,8 +443,9 @@ export class Container {
    * Starts the init process afresh from the bundle (memory state is gone): the fallback when a
    * restore fails, and the wake of a container scaled down without checkpointing.
    */
-  async recreate(): Promise<number> {
-    await this.runc.delete(this.id, { force: true }).catch((err: unknown) => {
+  async recreate(signal?: AbortSignal): Promise<number> {
+    const o = signal ? { signal } : {};
+    await this.runc.delete(this.id, { force: true, ...o }).catch((err: unknown) => {
       if ((err as { code?: string }).code !== 'NotFound') throw err;
     });
     const io = this.init.io;
@@ -451,9 +455,10 @@ export class Container {
         bundle: this.bundle,
         pidFile: path.join(this.bundle, 'init.pid'),
         ...(io ? { stdio: io.childStdio } : {}),
+        ...o,
       });
       io?.releaseChildFds();
-      await this.runc.start(this.id);
+      await this.runc.start(this.id, o);
       this.init.pid = pid;
       this.#watch(this.init);
       return pid;

@@ -37,8 +37,13 @@ export interface TaskServiceHooks {
   beforeCreate?(bundle: string): void;
   /** Called after a container's init started. */
   afterStart?(c: Container): Promise<void> | void;
-  /** Called before a kill of the init; returns true when it handled the kill itself. */
-  beforeKill?(c: Container, signal: number): boolean;
+  /**
+   * Called before a kill of the init; resolves true when it handled the kill itself (the
+   * decorator kills through its own logic, on the container's queue).
+   */
+  beforeKill?(c: Container, signal: number, all: boolean): Promise<boolean> | boolean;
+  /** Called before a delete of the init is queued (the decorator aborts a checkpoint in flight). */
+  beforeDelete?(c: Container): void;
   /** Called after a container was created (the scale-to-zero decorator attaches here). */
   onCreated?(c: Container): Promise<void> | void;
   /** Called before a container's init is deleted. */
@@ -214,6 +219,7 @@ export class TaskService {
       delete: async (req) => {
         this.#log.info('delete', { container: req.id, exec: req.execId || undefined });
         const c = this.#get(req.id);
+        if (!req.execId) this.hooks.beforeDelete?.(c);
         const exit = await c.queue.run(async () => {
           if (!req.execId) await this.hooks.onDeleting?.(c);
           return c.delete(req.execId);
@@ -272,8 +278,9 @@ export class TaskService {
       kill: async (req) => {
         this.#log.info('kill', { container: req.id, exec: req.execId || undefined, signal: req.signal });
         const c = this.#get(req.id);
-        // Not queued: a kill must get through while a long operation (a wake) runs.
-        if (!req.execId && this.hooks.beforeKill?.(c, req.signal)) return {};
+        // Not queued here: a kill must get through while a long operation runs (the decorator
+        // aborts its checkpoint in flight, then kills on the queue, bounded).
+        if (!req.execId && (await this.hooks.beforeKill?.(c, req.signal, req.all))) return {};
         await c.kill(req.execId, req.signal, req.all);
         return {};
       },

@@ -1,101 +1,109 @@
 /**
- * The wake's restore, in the order that keeps the app's memory whenever it can: the prepared
- * restore (prepared-restore.ts), else `runc restore` (lazily for big images), then `runc restore`
- * once more in full; only when both failed a fresh start from the bundle, its loss of memory state
- * counted and logged. Each failed attempt keeps CRIU's log as restore-failed-<n>.log.
+ * The wake's restore attempts as one chain, in the order that keeps the app's memory whenever it
+ * can: the prepared restore (prepared-restore.ts), else `runc restore` (lazily for big images), then
+ * `runc restore` once more in full; only when both failed a fresh start from the bundle. It returns
+ * what happened (how, and every failed attempt) and leaves counting and reporting to its caller.
+ * Each failed attempt keeps CRIU's log as restore-failed-<n>.log.
  */
-import { renameSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError, type Logger } from '../../base/index.ts';
-import { startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
+import type { LazyPagesDaemon } from '../../criu/index.ts';
 import type { Container } from '../container.ts';
-import type { PreparedRestore } from './prepared-restore.ts';
-import { pagesBytes } from './processes-and-images.ts';
-import type { ScaleStats, WakeVia } from './scale-types.ts';
+import type { PreparedWake, ScaleTools, WakeVia } from './scale-types.ts';
 
 export interface BringBackOptions {
   container: Container;
   imagePath: string;
   workPath: string;
-  prepared: PreparedRestore | undefined;
+  prepared: PreparedWake | undefined;
   /** The image holds established TCP connections (restore with tcp-established). */
   heldConnections: number;
   /** External tmpfs mounts of the image and the copies to bind (tmpfs-copies.ts). */
   tmpfsExternals: readonly { key: string; value: string }[];
   lazyPagesMinBytes: number;
-  stats: ScaleStats;
+  tools: Pick<ScaleTools, 'pagesBytes' | 'startLazyPages'>;
   log: Logger;
   /** When the wake began (for the trace's goMs). */
   startedAt: number;
-  /** Lets the held connections' peers in again: they died with the image (a fresh start). */
-  releaseHeld: () => Promise<void>;
+  signal: AbortSignal;
 }
 
-export interface BringBackResult {
-  /** The daemon still serving pages to the restored app. */
-  lazy: LazyPagesDaemon | undefined;
-  trace: { via: WakeVia } & Record<string, string | number>;
-}
+export type BringBackResult =
+  | {
+      kind: 'back';
+      via: WakeVia;
+      /** The daemon still serving pages to the restored app. */
+      lazy: LazyPagesDaemon | undefined;
+      trace: Record<string, string | number>;
+      /** The attempts that failed before this one (each is a failed restore to count). */
+      failures: unknown[];
+    }
+  /** Not even a fresh start worked. */
+  | { kind: 'failed'; error: unknown; failures: unknown[] };
 
 export async function bringBack(o: BringBackOptions): Promise<BringBackResult> {
-  const { container, stats, log } = o;
-  let lastErr: unknown;
+  const { container, log } = o;
+  const failures: unknown[] = [];
   for (let attempt = 1; attempt <= 2; attempt++) {
     let lazy: LazyPagesDaemon | undefined;
     try {
+      o.signal.throwIfAborted();
       if (attempt === 1 && o.prepared) {
-        container.adoptRestored(await o.prepared.run());
+        container.adoptRestored(await o.prepared.run(o.signal));
         const { startedAt, ...timings } = o.prepared.timings;
         return {
+          kind: 'back',
+          via: 'prepared',
           lazy: o.prepared.lazyPages,
           trace: {
-            via: 'prepared',
             ...timings,
             ...(startedAt === undefined ? {} : { goMs: Math.round(startedAt - o.startedAt) }),
           },
+          failures,
         };
       }
       // Big images: the restore returns before the memory is in; a lazy-pages daemon streams it.
       lazy =
-        attempt === 1 && pagesBytes(o.imagePath) >= o.lazyPagesMinBytes ? await tryLazyPages(o) : undefined;
+        attempt === 1 && o.tools.pagesBytes(o.imagePath) >= o.lazyPagesMinBytes
+          ? await tryLazyPages(o)
+          : undefined;
       await container.restore({
         imagePath: o.imagePath,
         workPath: o.workPath,
         criuOptions: { networkLock: 'skip', externalMounts: o.tmpfsExternals },
         ...(o.heldConnections > 0 ? { tcpEstablished: true } : {}),
         ...(lazy ? { lazyPages: true } : {}),
+        signal: o.signal,
       });
-      return { lazy, trace: { via: 'runc restore', attempt } };
+      return { kind: 'back', via: 'runc restore', lazy, trace: { attempt }, failures };
     } catch (err) {
       lazy?.kill();
-      lastErr = err;
-      stats.failedRestores++;
-      stats.lastError = describeError(err);
-      log.error('restore failed', { attempt, error: stats.lastError });
+      failures.push(err);
+      log.error('restore failed', { attempt, error: describeError(err) });
       // Keep each attempt's log: CRIU writes restore.log afresh every time.
-      try {
-        renameSync(
-          path.join(o.workPath, 'restore.log'),
-          path.join(o.workPath, `restore-failed-${attempt}.log`),
-        );
-      } catch {
-        // CRIU did not get as far as its log
-      }
+      await rename(
+        path.join(o.workPath, 'restore.log'),
+        path.join(o.workPath, `restore-failed-${attempt}.log`),
+      ).catch(() => undefined); // CRIU did not get as far as its log
       await container.runc.delete(container.id, { force: true }).catch(() => undefined);
     }
   }
-  stats.freshStarts++;
-  if (o.heldConnections > 0) await o.releaseHeld();
   log.error('restore failed twice: starting the container afresh; its memory state is lost', {
-    error: describeError(lastErr),
+    error: describeError(failures.at(-1)),
   });
-  await container.recreate();
-  return { lazy: undefined, trace: { via: 'fresh start' } };
+  try {
+    o.signal.throwIfAborted();
+    await container.recreate(o.signal);
+    return { kind: 'back', via: 'fresh start', lazy: undefined, trace: {}, failures };
+  } catch (error) {
+    return { kind: 'failed', error, failures };
+  }
 }
 
 async function tryLazyPages(o: BringBackOptions): Promise<LazyPagesDaemon | undefined> {
   try {
-    return await startLazyPages({ imagePath: o.imagePath, workPath: o.workPath });
+    return await o.tools.startLazyPages({ imagePath: o.imagePath, workPath: o.workPath });
   } catch (err) {
     o.log.warn('lazy pages unavailable: full restore', { error: describeError(err) });
     return undefined;

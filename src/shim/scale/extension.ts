@@ -163,8 +163,14 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
           c.init.io?.endFifos();
           c.reportExit({ pid: c.init.pid, status: 255, exitedAt: new Date() });
         },
-        beforeKill(c, signal) {
-          return find(c)?.killWhileDown(signal) ?? false;
+        async beforeKill(c, signal, all) {
+          const s = find(c);
+          if (!s) return false;
+          await s.kill(signal, all);
+          return true;
+        },
+        beforeDelete(c) {
+          find(c)?.abortInFlight('the container is being deleted');
         },
         async beforeExec(c) {
           await find(c)?.requestWake();

@@ -12,9 +12,8 @@ export class IdleTracker {
     this.#lastActivityAt = now;
   }
 
-  /** Sampling interval: a quarter of the idle period, between 250 ms and 15 s. */
   get intervalMs(): number {
-    return Math.min(15_000, Math.max(250, Math.floor(this.#scaledownMs / 4)));
+    return idleIntervalMs(this.#scaledownMs);
   }
 
   /** Feeds a counter sample; returns true when the container has been idle long enough. */
@@ -34,4 +33,9 @@ export class IdleTracker {
   idleForMs(now: number): number {
     return now - this.#lastActivityAt;
   }
+}
+
+/** Sampling interval: a quarter of the idle period, between 250 ms and 15 s. */
+export function idleIntervalMs(scaledownMs: number): number {
+  return Math.min(15_000, Math.max(250, Math.floor(scaledownMs / 4)));
 }

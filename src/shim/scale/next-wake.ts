@@ -7,6 +7,7 @@
 import { describeError, type Logger } from '../../base/index.ts';
 import { readRuncState } from '../../runc/index.ts';
 import type { Container } from '../container.ts';
+import type { WakeKit, WakePreparation } from './scale-types.ts';
 import { prepareWake, type PreparedRestore } from './prepared-restore.ts';
 import { sameCgroups } from './processes-and-images.ts';
 import {
@@ -18,15 +19,7 @@ import {
   type TmpfsCopy,
 } from './tmpfs-copies.ts';
 
-export interface WakeKit {
-  prepared: PreparedRestore | undefined;
-  /** External tmpfs mounts of the image and the copies to bind. */
-  tmpfsExternals: { key: string; value: string }[];
-  /** Detaches the tmpfs copies (once the restore has bound them). */
-  release(): void;
-}
-
-export class NextWake {
+export class NextWake implements WakePreparation {
   readonly #container: Container;
   readonly #workPath: string;
   readonly #log: Logger;
@@ -43,13 +36,13 @@ export class NextWake {
   }
 
   /** With the app frozen, right before the dump. A failed copy leaves the tmpfs to CRIU's archive. */
-  beforeDump(pids: readonly number[]): void {
+  async beforeDump(pids: readonly number[]): Promise<void> {
     this.discard();
     this.#sameCgroups = sameCgroups(pids);
     const c = this.#container;
     try {
       const state = readRuncState(c.runc.root, c.id);
-      this.#tmpfs = copyTmpfs(c.init.pid, tmpfsMountpoints(state), this.#workPath);
+      this.#tmpfs = await copyTmpfs(c.init.pid, tmpfsMountpoints(state), this.#workPath);
     } catch (err) {
       this.#warnOnce(`tmpfs mounts are dumped as archives: ${describeError(err)}`);
     }

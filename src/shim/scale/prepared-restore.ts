@@ -14,7 +14,6 @@
  *       \                    \--(criu failed)---> failed (the caller falls back to runc restore)
  *        \--cancel()--> cancelled
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -31,11 +30,13 @@ import {
   criuFailureReport,
   criuRestoreArgv,
   describeCriuFailure,
+  spawnRestoreWaiter,
   startLazyPages,
   type LazyPagesDaemon,
+  type RestoreWaiter,
 } from '../../criu/index.ts';
 import { readRuncState, restoredRuncState, writeRuncState, type RuncStateFile } from '../../runc/index.ts';
-import { LINUX, mount, pipe, readProcStatSync, resolveExecutable, umount2 } from '../../sys/index.ts';
+import { LINUX, mount, pipe, readProcStatSync, umount2 } from '../../sys/index.ts';
 import { planRestore, unsupportedReason, type RestorePlan } from './restore-plan.ts';
 import { dropNetnsState } from './processes-and-images.ts';
 import type { Container } from '../container.ts';
@@ -65,9 +66,6 @@ export interface PrepareOptions {
 
 type Phase = 'prepared' | 'running' | 'done' | 'failed' | 'cancelled';
 
-/** The waiter: blocks on fd 3, then becomes CRIU with the fds it was given. */
-const WAITER = 'read -r _ <&3 || exit 99; exec 3<&-; exec "$@"';
-
 export class PreparedRestore {
   #phase: Phase = 'prepared';
   readonly #o: PrepareOptions;
@@ -75,8 +73,7 @@ export class PreparedRestore {
   readonly #plan: RestorePlan;
   readonly #root: string;
   readonly #pidFile: string;
-  #waiter: ChildProcess | undefined;
-  #exit: Promise<number> | undefined;
+  #waiter: RestoreWaiter | undefined;
   #go: number | undefined;
   #lazy: LazyPagesDaemon | undefined;
   #cancelled: Promise<void> | undefined;
@@ -159,26 +156,15 @@ export class PreparedRestore {
     });
     const devNull = openSync('/dev/null', 'r+');
     try {
-      const child = spawn(
-        '/bin/sh',
-        ['-c', WAITER, 'zeropod-restore', o.criuBinary ?? resolveExecutable('criu'), ...argv],
-        {
-          stdio: [
-            o.stdio.stdin ?? devNull,
-            o.stdio.stdout ?? devNull,
-            o.stdio.stderr ?? devNull,
-            goRead,
-            ...nsFds,
-          ],
-          env: { ...process.env, CRIU_CONFIG_FILE: config },
-        },
-      );
-      this.#waiter = child;
-      this.#exit = new Promise<number>((resolve) => {
-        child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-        child.once('error', () => resolve(127));
+      const child = spawnRestoreWaiter({
+        argv,
+        stdio: [o.stdio.stdin ?? devNull, o.stdio.stdout ?? devNull, o.stdio.stderr ?? devNull],
+        go: goRead,
+        fds: nsFds,
+        configFile: config,
+        ...(o.criuBinary ? { binary: o.criuBinary } : {}),
       });
-      if (child.pid === undefined) throw internal('cannot start the restore waiter (/bin/sh)');
+      this.#waiter = child;
       // The names of the pipes the restored process gets: runc's state must list these (runc's
       // own restore reads them from CRIU's fds the same way), since its next checkpoint writes
       // them into descriptors.json, and the restore after that finds the pipes by them.
@@ -204,17 +190,21 @@ export class PreparedRestore {
   }
 
   /** Runs the restore; resolves with the restored init's pid once runc's state names it. */
-  async run(): Promise<number> {
+  async run(signal?: AbortSignal): Promise<number> {
     if (this.#phase !== 'prepared') throw internal(`prepared restore is ${this.#phase}`);
     this.#phase = 'running';
     const o = this.#o;
+    // The waiter becomes CRIU: killing it on abort ends a hung restore (the wake's timeout).
+    const onAbort = () => this.#waiter?.kill();
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const go = this.#go!;
       this.#go = undefined;
       writeFileSync(go, '\n');
       closeSync(go);
       const t0 = performance.now();
-      const code = await this.#exit!;
+      const code = await this.#waiter!.exit;
       const t1 = performance.now();
       if (code !== 0) {
         const report = await criuFailureReport(o.workPath, 'restore');
@@ -248,6 +238,8 @@ export class PreparedRestore {
       this.#lazy?.kill();
       this.#unmountRoot();
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -262,9 +254,9 @@ export class PreparedRestore {
     this.#phase = 'cancelled';
     if (this.#go !== undefined) closeSync(this.#go); // EOF: the waiter exits (99)
     this.#go = undefined;
-    this.#waiter?.kill('SIGKILL');
+    this.#waiter?.kill();
     this.#lazy?.kill();
-    await this.#exit;
+    await this.#waiter?.exit;
     this.#unmountRoot();
   }
 

@@ -2,7 +2,7 @@
  * Small facts about a container and its checkpoint image, read from /proc, cgroupfs and the image
  * directory: which processes it has, which ports they listen on, how big the image's memory is.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listeningTcpPorts, socketInodes } from '../../sys/index.ts';
 
@@ -58,20 +58,6 @@ export function dropNetnsState(imagePath: string): void {
     return; // no image: nothing to prune
   }
   for (const f of files) if (/^netns-(ct|exp)-\d+\.img$/.test(f)) rmSync(path.join(imagePath, f));
-}
-
-/**
- * Reclaims what an emptied memory cgroup (v1) still has charged (page cache of the files the app
- * read): the cgroup is kept while the app sleeps, so its charge would otherwise stay in the pod's
- * stats. Kernel objects (~64 KiB here) remain. Best effort.
- */
-export function reclaimCgroupMemory(memoryDir: string | undefined): void {
-  if (!memoryDir) return;
-  try {
-    writeFileSync(path.join(memoryDir, 'memory.force_empty'), '0');
-  } catch {
-    // busy (a process is back) or not cgroup v1: what is charged stays charged
-  }
 }
 
 /** Whether these processes are all in the same cgroups (none moved into a cgroup of its own). */

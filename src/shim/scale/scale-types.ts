@@ -1,8 +1,14 @@
 /**
- * What a scaled container is made of, apart from its behaviour (scaled-container.ts): its phases and
- * the moves between them, the counters it reports, and what it is given at construction.
+ * What a scaled container is made of, apart from its behaviour (scaled-container.ts): the names of
+ * its phases and the moves between them, the counters it reports, what it is given at construction,
+ * and the narrow views of the tools it drives (tools.ts wires the real ones; unit tests inject fakes).
  */
 import type { Logger } from '../../base/index.ts';
+import type { LazyPagesDaemon } from '../../criu/index.ts';
+import type { HeldConnection } from '../../nft/index.ts';
+import type { TcpConnection } from '../../sys/index.ts';
+import type { ActivatorOptions } from './activator.ts';
+import type { TmpfsCopy } from './tmpfs-copies.ts';
 
 export type ScalePhase = 'starting' | 'running' | 'checkpointing' | 'scaled-down' | 'restoring' | 'stopped';
 
@@ -31,7 +37,120 @@ export interface ScaleStats {
   lastError?: string;
 }
 
+export function newStats(): ScaleStats {
+  return {
+    checkpoints: 0,
+    restores: 0,
+    failedCheckpoints: 0,
+    failedRestores: 0,
+    abortedCheckpoints: 0,
+    freshStarts: 0,
+  };
+}
+
 export type WakeVia = 'prepared' | 'runc restore' | 'fresh start';
+
+/** The container's nft table (src/nft): counter, wake redirect, held connections. */
+export interface RedirectTable {
+  install(activatorPorts: readonly number[]): Promise<void>;
+  redirect(): Promise<void>;
+  unredirect(): Promise<void>;
+  hold(conns: readonly HeldConnection[]): Promise<void>;
+  release(): Promise<void>;
+  activity(): Promise<number>;
+  remove(): Promise<void>;
+}
+
+/** The activator (activator.ts): listens beside the app's ports, wakes it on a connection. */
+export interface Listener {
+  readonly ports: number[];
+  /** Connections accepted since the last reset (a wake coming while the dump is written). */
+  accepted: number;
+  close(): Promise<void>;
+}
+
+/** A restore made ready while the app sleeps (prepared-restore.ts). */
+export interface PreparedWake {
+  /** Aborting kills CRIU (the waiter became it). */
+  run(signal?: AbortSignal): Promise<number>;
+  readonly timings: { criuMs?: number; recordMs?: number; startedAt?: number };
+  readonly lazyPages: LazyPagesDaemon | undefined;
+  cancel(): Promise<void>;
+}
+
+/** What one wake takes (next-wake.ts), once. */
+export interface WakeKit {
+  prepared: PreparedWake | undefined;
+  /** External tmpfs mounts of the image and the copies to bind. */
+  tmpfsExternals: { key: string; value: string }[];
+  /** Detaches the tmpfs copies (once the restore has bound them). */
+  release(): void;
+}
+
+/** What the next wake needs, gathered around each checkpoint (next-wake.ts). */
+export interface WakePreparation {
+  beforeDump(pids: readonly number[]): Promise<void>;
+  readonly dumpExternals: { key: string; value: string }[];
+  afterStop(o: {
+    imagePath: string;
+    tcpEstablished: boolean;
+    lazyPages: boolean;
+    prepare: boolean;
+  }): Promise<void>;
+  adopt(copies: readonly TmpfsCopy[]): void;
+  readonly copies: readonly TmpfsCopy[];
+  take(): WakeKit;
+  discard(): void;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The process boundaries of the scale logic: nft, the activator's sockets, CRIU (lazy pages, the
+ * prepared restore), /proc and cgroupfs, the clock. runc and the reaper come with the Container.
+ */
+export interface ScaleTools {
+  now(): number;
+  table(
+    netnsPath: string,
+    rules: { table: string; ports: number[]; quiet4: string[]; quiet6: string[] },
+  ): RedirectTable;
+  listen(o: ActivatorOptions): Promise<Listener>;
+  wakePreparation(o: { workPath: string; log: Logger; warnOnce: (message: string) => void }): WakePreparation;
+  dirtyTracking(): Promise<boolean>;
+  /** The established TCP connections of these processes. */
+  openConnections(pids: readonly number[]): Promise<TcpConnection[]>;
+  /** The freezer (v1) or unified (v2) cgroup directory of a process. */
+  freezerDirOf(pid: number): string | undefined;
+  /** The processes of a cgroup directory (the init alone when it cannot be read). */
+  processesIn(dir: string | undefined, init: number): number[];
+  listeningPorts(pids: readonly number[]): Promise<number[]>;
+  /** Thaws a frozen cgroup directly (no runc process); throws when it cannot. */
+  thaw(dir: string): void;
+  /** Best effort: what an emptied memory cgroup still has charged goes. */
+  reclaimMemory(dir: string | undefined): void;
+  pagesBytes(imagePath: string): number;
+  startLazyPages(o: { imagePath: string; workPath: string }): Promise<LazyPagesDaemon>;
+  /** Until a killed process is reaped (`reaped` resolves once its exit was handled), bounded. */
+  untilReaped(pid: number, reaped: Promise<void>, timeoutMs: number): Promise<void>;
+}
+
+/** Bounds of the operations on the container's queue (each also aborts on kill, delete, detach). */
+export interface ScaleTimeouts {
+  checkpointMs: number;
+  wakeMs: number;
+  tickMs: number;
+  killMs: number;
+  disposeMs: number;
+}
+
+/** Generous: a dump of gigabytes on a loaded node takes its time; a hung CRIU must still end. */
+export const DEFAULT_TIMEOUTS: ScaleTimeouts = {
+  checkpointMs: 300_000,
+  wakeMs: 120_000,
+  tickMs: 30_000,
+  killMs: 60_000,
+  disposeMs: 60_000,
+};
 
 export interface ScaleDeps {
   /** Page images from this size on are restored lazily (see lazyPagesMinBytes in extension.ts). */
@@ -47,4 +166,7 @@ export interface ScaleDeps {
     keep(key: string, fd: number): void;
     drop(key: string): void;
   };
+  /** Fakes for unit tests; production uses tools.ts. */
+  tools?: Partial<ScaleTools>;
+  timeouts?: Partial<ScaleTimeouts>;
 }

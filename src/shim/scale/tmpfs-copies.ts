@@ -7,7 +7,6 @@
  * it as external; the restore (prepared or runc's) bind-mounts the copy back. After the restore the
  * copies are detached here (the container keeps its bind).
  */
-import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -19,6 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { copyTree } from '../../cp/index.ts';
 import type { RuncStateFile } from '../../runc/index.ts';
 import { LINUX, mount, mountPointsUnder, processesNaming, umount2 } from '../../sys/index.ts';
 
@@ -62,27 +62,32 @@ export function tmpfsOptions(mountinfo: string, mountpoint: string): string | un
 }
 
 /** Copies the tmpfs mounts of process `pid` into tmpfs mounts under `workPath`. */
-export function copyTmpfs(pid: number, mountpoints: readonly string[], workPath: string): TmpfsCopy[] {
+export async function copyTmpfs(
+  pid: number,
+  mountpoints: readonly string[],
+  workPath: string,
+  signal?: AbortSignal,
+): Promise<TmpfsCopy[]> {
   const mountinfo = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
   const copies: TmpfsCopy[] = [];
   try {
-    mountpoints.forEach((mp, i) => {
+    for (const [i, mp] of mountpoints.entries()) {
       const options = tmpfsOptions(mountinfo, mp);
-      if (options === undefined) return; // not a tmpfs there after all: CRIU dumps it as it is
+      if (options === undefined) continue; // not a tmpfs there after all: CRIU dumps it as it is
       const copy = { mountpoint: mp, key: `zp-tmpfs-${i}`, dir: path.join(workPath, `tmpfs-${i}`) };
       mkdirSync(copy.dir, { recursive: true, mode: 0o700 });
       mount('tmpfs', copy.dir, 'tmpfs', 0, options);
       copies.push(copy);
       const from = `/proc/${pid}/root${mp}`;
-      // -x: what is mounted below (devpts, mqueue, binds) is not ours to copy, only its mount point.
-      execFileSync('cp', ['-a', '--one-file-system', `${from}/.`, `${copy.dir}/`]);
+      await copyTree(from, copy.dir, signal ? { signal } : {});
+      // What is mounted below (devpts, mqueue, binds) is not copied, only its mount point.
       for (const name of readdirSync(from)) {
         const target = path.join(copy.dir, name);
         if (existsSync(target)) continue;
         if (lstatSync(path.join(from, name)).isDirectory()) mkdirSync(target);
         else writeFileSync(target, '');
       }
-    });
+    }
   } catch (err) {
     releaseCopies(copies);
     throw err;

@@ -1,0 +1,2 @@
+/** The `cp` adapter. */
+export { copyTree, type CopyTreeOptions } from './copy-tree.ts';

@@ -1,0 +1,84 @@
+/**
+ * Where a scaled container is woken from: its ports (from the ports-map annotation, else found by
+ * watching what its processes listen on), the activator listening beside them, and the nft table
+ * that counts their traffic and redirects it to the activator while the app sleeps.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { failedPrecondition } from '../../base/index.ts';
+import { tableName } from '../../nft/index.ts';
+import type { ScaleContext } from './context.ts';
+import type { Net } from './phase.ts';
+import type { ScaleDeps } from './scale-types.ts';
+
+/** The app's ports: waits for it to listen (backoff from 50 ms, for up to a minute). */
+export async function discoverPorts(
+  ctx: ScaleContext,
+  name: string,
+  stopped: () => boolean,
+): Promise<number[]> {
+  const mapped = ctx.config.portsMap.get(name);
+  if (mapped && mapped.length > 0) return [...mapped];
+  const { tools, container } = ctx;
+  for (let delay = 50, waited = 0; waited < 60_000; waited += delay, delay = Math.min(delay * 2, 2000)) {
+    // Any process of the container may be the listener (a daemon forks away from the init).
+    const pid = container.init.pid;
+    const ports = await tools.listeningPorts(tools.processesIn(tools.freezerDirOf(pid), pid));
+    const unique = [...new Set(ports)].sort((a, b) => a - b);
+    if (unique.length > 0) return unique;
+    if (stopped()) break;
+    await sleep(delay);
+  }
+  throw failedPrecondition(
+    'the container listens on no TCP port: nothing to wake it on (set zeropod.ctrox.dev/ports-map)',
+  );
+}
+
+/** The activator on its own ports, and the container's nft table pointing at them. */
+export async function listen(
+  ctx: ScaleContext,
+  ports: readonly number[],
+  wake: () => Promise<void>,
+): Promise<Net> {
+  const { deps, tools, config } = ctx;
+  const v4 = [...deps.nodeAddresses].filter((a) => !a.includes(':'));
+  const v6 = [...deps.nodeAddresses].filter((a) => a.includes(':'));
+  if (!config.countLocalhost) {
+    v4.push('127.0.0.0/8');
+    v6.push('::1');
+  }
+  const activator = await tools.listen({
+    netnsPath: deps.netnsPath,
+    appPorts: ports,
+    nodeAddresses: deps.nodeAddresses,
+    probeDetection: !config.disableProbeDetection,
+    probeBufferSize: config.probeBufferSize,
+    connectTimeoutMs: config.connectTimeoutMs,
+    proxyTimeoutMs: config.proxyTimeoutMs,
+    log: ctx.log,
+    wake,
+    ...(deps.fds ? { listeners: listenerStore(ctx.container.id, deps.fds) } : {}),
+  });
+  const nft = tools.table(deps.netnsPath, {
+    table: tableName(ctx.container.id),
+    ports: [...ports],
+    quiet4: v4,
+    quiet6: v6,
+  });
+  try {
+    await nft.install(activator.ports);
+  } catch (err) {
+    await activator.close().catch(() => undefined);
+    throw err;
+  }
+  return { nft, activator };
+}
+
+/** The keeper's fd store, keyed per container and app port: the listeners outlive a worker. */
+export const activatorKey = (containerId: string, appPort: number) => `${containerId}/activator-${appPort}`;
+
+function listenerStore(containerId: string, fds: NonNullable<ScaleDeps['fds']>) {
+  return {
+    inherited: (appPort: number) => fds.inherited(activatorKey(containerId, appPort)),
+    keep: (appPort: number, fd: number) => fds.keep(activatorKey(containerId, appPort), fd),
+  };
+}
