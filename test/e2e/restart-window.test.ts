@@ -31,8 +31,13 @@ const first = (pod: RunningPod) => [...pod.containers.values()][0]!;
 
 async function redis(host: string, ...args: string[]): Promise<string> {
   const s = await dialInNetns(f.client.netnsPath, { host, port: 6379 }, AbortSignal.timeout(15_000));
+  // redisCommand waits for a reply until its timeout; a connection closed first says so at once.
+  const closed = new Promise<never>((_, reject) =>
+    s.once('close', () => reject(new Error('the connection closed before the reply'))),
+  );
+  closed.catch(() => undefined);
   try {
-    return await redisCommand(s, args);
+    return await Promise.race([redisCommand(s, args), closed]);
   } finally {
     s.destroy();
   }
