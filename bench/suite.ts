@@ -5,7 +5,8 @@
  *   [--workloads a,b]  (wake case: nginx, busybox, redis, node100, node1g)
  *   --into-latest  (with --only) replace those cases' figures in latest.json and the doc, keep the rest
  *   --cleanup      only remove what an interrupted run left (bench-* pods, zpb* namespaces, links, runc containers)
- * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density; and k8s
+ * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density, keeper
+ * (the same wake and shim memory with and without the restart-safe keeper); and k8s
  * (through kubelet), which runs alone in the cluster environment (`--only k8s`; bench/run.ts runs it
  * after the others).
  * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
@@ -25,6 +26,7 @@ import { memoryCase } from './cases/memory.ts';
 import { startCase } from './cases/start.ts';
 import { steadyCase } from './cases/steady.ts';
 import { wakeCase } from './cases/wake.ts';
+import { keeperCase } from './cases/keeper.ts';
 import { k8sCase } from './cases/k8s.ts';
 import { managerCase } from './cases/manager.ts';
 import { writeReports } from './report/write.ts';
@@ -39,7 +41,7 @@ interface Args {
   only: Set<string> | undefined;
 }
 
-const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density', 'k8s'];
+const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density', 'keeper', 'k8s'];
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
@@ -134,6 +136,7 @@ async function main(): Promise<number> {
     if (wants('memory')) await step('memory', () => memoryCase(ctx));
     if (wants('steady')) await step('steady', () => steadyCase(ctx));
     if (wants('density')) await step('density', () => densityCase(ctx, args.density));
+    if (wants('keeper')) await step('keeper', () => keeperCase(ctx, args.workloads ?? ['nginx', 'redis']));
   } finally {
     await pods.removeAll().catch((err: unknown) => log(`!! pod cleanup: ${describeError(err)}`));
     pods.close();

@@ -436,6 +436,14 @@ export class Container {
   /** Takes a process restored without runc (the prepared restore) as the init: watched like the first. */
   adoptRestored(pid: number): void {
     this.init.pid = pid;
+    if (this.cgroups.size === 0) {
+      // Adopted while asleep (no live init then): the restored app's cgroups are the container's.
+      this.cgroups = cgroupDirsOf(pid);
+      const oom = new OomWatcher(this.cgroups.get('memory'), () => this.#publishOom());
+      this.#oom = oom;
+      this.#stack.defer(() => oom.stop());
+      oom.start();
+    }
     this.#watch(this.init);
   }
 

@@ -13,6 +13,7 @@ import type { TaskService } from '../task-service.ts';
 import { compileScaleConfig, identityOf, scales } from './config.ts';
 import { ScaledContainer } from './scaled-container.ts';
 import { adoptionPlan } from './adoption.ts';
+import { adoptOrphanedRestore } from './orphaned-restore.ts';
 import { StatusServer } from './status-server.ts';
 
 export interface ScaleExtensionOptions {
@@ -119,6 +120,20 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
               c.adoptRestored(st.pid);
               if (c.init.io) c.init.io.holdOpen = false;
               alive = true;
+            } else if (rec) {
+              // Or a prepared restore's CRIU finished it after the worker died (runc was not told).
+              const pid = await adoptOrphanedRestore({
+                id: c.id,
+                runcRoot: c.runc.root,
+                workPath: rec.workPath,
+                oldPid: c.init.pid,
+                log: log.child({ container: c.id }),
+              });
+              if (pid !== undefined) {
+                c.adoptRestored(pid);
+                if (c.init.io) c.init.io.holdOpen = false;
+                alive = true;
+              }
             }
           }
           const plan = adoptionPlan({
