@@ -75,6 +75,20 @@ async function psql(ip: string, sql: string): Promise<string> {
   });
 }
 
+/** Until the server accepts queries: it listens (and the shim sees its port) before recovery ends. */
+async function postgresReady(ip: string): Promise<void> {
+  const deadline = performance.now() + bound(120_000);
+  for (;;) {
+    try {
+      await psql(ip, 'SELECT 1');
+      return;
+    } catch (err) {
+      if (!/starting up/.test(String(err)) || performance.now() > deadline) throw err;
+      await sleep(500);
+    }
+  }
+}
+
 /** Polls the status API until `done` holds (bounded). */
 async function waitForStatus(id: string, done: (s: ScaledStatus) => boolean): Promise<ScaledStatus> {
   const deadline = performance.now() + bound(60_000);
@@ -101,6 +115,7 @@ test(
     });
     const id = pod.containers.get('postgres')!;
     await waitForPhase(id, 'running', bound(120_000)); // its port is known: postgres listens
+    await postgresReady(pod.ip);
     const uids = uidsInContainer(id);
     assert.ok(
       uids.length > 1 && uids.every((u) => u === POSTGRES_UID),
@@ -151,6 +166,11 @@ test('nginx with a www-data worker sleeps and wakes', { skip: needsFullCaps }, a
   assert.equal(s?.restores, 1);
   assert.equal(s?.freshStarts, 0, 'restored, not started afresh');
   assert.ok(uidsInContainer(id).includes(WWW_DATA), 'the restored worker is www-data again');
+  assert.equal(
+    (await waitForPhase(id, 'scaled-down', bound(60_000))).failedCheckpoints,
+    0,
+    'and sleeps again',
+  );
 });
 
 /** What the runtime must say: the cause in plain words, then CRIU's own line. */
@@ -188,6 +208,7 @@ test(
     });
     const id = pod.containers.get('postgres')!;
     await waitForPhase(id, 'running');
+    await postgresReady(pod.ip);
     const failed = await waitForStatus(id, (s) => s.failedCheckpoints > 0);
     assert.match(failed.lastError ?? '', CLEAR);
     assert.equal(await psql(pod.ip, 'SELECT 6 * 7'), '42', 'postgres still answers');

@@ -8,6 +8,7 @@ import { renameSync } from 'node:fs';
 import path from 'node:path';
 import { describeError, type Logger } from '../../base/index.ts';
 import { startLazyPages, type LazyPagesDaemon } from '../../criu/index.ts';
+import { removeOrphanedShm } from '../../sys/index.ts';
 import type { Container } from '../container.ts';
 import type { PreparedRestore } from './prepared-restore.ts';
 import { pagesBytes } from './processes-and-images.ts';
@@ -39,6 +40,7 @@ export interface BringBackResult {
 
 export async function bringBack(o: BringBackOptions): Promise<BringBackResult> {
   const { container, stats, log } = o;
+  clearOrphanedShm(container, log);
   let lastErr: unknown;
   for (let attempt = 1; attempt <= 2; attempt++) {
     let lazy: LazyPagesDaemon | undefined;
@@ -91,6 +93,25 @@ export async function bringBack(o: BringBackOptions): Promise<BringBackResult> {
   });
   await container.recreate();
   return { lazy: undefined, trace: { via: 'fresh start' } };
+}
+
+/**
+ * SysV segments the stopped app left in the pod's IPC namespace (postgres' interlock) are in the
+ * image; CRIU recreates them there and fails if they are still there (sys/sysv-shm.ts).
+ */
+function clearOrphanedShm(container: Container, log: Logger): void {
+  const ipc = container.spec.linux?.namespaces?.find((n) => n.type === 'ipc')?.path;
+  if (ipc === undefined || ipc === '') return; // its own IPC namespace died with the app
+  try {
+    const removed = removeOrphanedShm(ipc);
+    if (removed.length > 0) {
+      log.info('removed SysV segments the stopped app left; the restore recreates them', {
+        ids: removed.map((s) => s.id),
+      });
+    }
+  } catch (err) {
+    log.warn('cannot look for SysV segments the stopped app left', { error: describeError(err) });
+  }
 }
 
 async function tryLazyPages(o: BringBackOptions): Promise<LazyPagesDaemon | undefined> {
