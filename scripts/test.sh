@@ -4,7 +4,8 @@
 # tier restarts the environment with a one-node Kubernetes cluster (built from source once, cached),
 # then once more without zeropod for the install test (test/k8s/install.test.ts), and back; the vm
 # tier boots the cgroup v2 VM (harness/vm, cached image, software emulation: minutes) and runs the
-# e2e scenarios that touch cgroups there.
+# scale e2e scenarios (state, probes, exec, stats, OOM, fresh-start fallback, removal) and the non-root
+# workloads there.
 #   bash scripts/test.sh [static|unit|integration|e2e|k8s|vm]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,16 +64,26 @@ if has k8s; then
 fi
 
 if has vm; then
-  echo "== vm (cgroup v2 kernel in qemu; the e2e scenarios that touch cgroups)"
+  echo "== vm (cgroup v2 kernel in qemu; the scale e2e scenarios and non-root workloads)"
+  vm_started=$SECONDS
   npm run --silent build
   npx tsx harness/vm/cli.ts up --fresh
-  npx tsx harness/vm/cli.ts node --images busybox,nginx
-  inside() { npx tsx harness/vm/cli.ts exec -- node --import tsx --test --test-concurrency=1 "$@"; }
+  npx tsx harness/vm/cli.ts node --images busybox,nginx,redis,postgres
+  # The host's tests, unchanged; under emulation their waits get longer bounds (harness/net/slowdown.ts).
+  inside() {
+    npx tsx harness/vm/cli.ts exec -- env ZEROPOD_TEST_SLOWDOWN="${ZEROPOD_TEST_SLOWDOWN:-4}" \
+      node --import tsx --test --test-concurrency=1 "$@"
+  }
   inside test/integration/cgroup-control.test.ts || failed=1
   inside --test-name-pattern 'OOM kill|ContainerStats|UpdateContainerResources' test/e2e/shim-differential.test.ts ||
     failed=1
   inside test/e2e/scale-nginx.test.ts || failed=1
+  inside --test-name-pattern 'redis: keys' test/e2e/scale-state.test.ts || failed=1
+  inside --test-name-pattern 'probes|removing a scaled-down|falls back to a fresh start' \
+    test/e2e/scale-behaviour.test.ts || failed=1
+  inside test/e2e/scale-nonroot.test.ts || failed=1
   npx tsx harness/vm/cli.ts down
+  echo "== vm tier: $((SECONDS - vm_started)) s"
 fi
 
 exit $failed

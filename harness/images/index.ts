@@ -10,10 +10,13 @@ export {
   IMAGES,
   MARKERS,
   NGINX_IMAGE,
+  NGINX_WWW_DATA_CONF,
   NODE_APP_IMAGE,
   PAUSE_IMAGE,
+  POSTGRES_IMAGE,
   REDIS_IMAGE,
   SPECS,
   type ImageSpec,
 } from './specs.ts';
+export { PGDATA, POSTGRES_SOCKET_DIR, POSTGRES_UID, postgresVersion } from './postgres-spec.ts';
 export { MediaType, sha256File, type Descriptor, type RuntimeConfig } from './oci.ts';

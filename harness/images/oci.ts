@@ -7,7 +7,8 @@
  *   └── blobs/sha256/
  *       ├── <manifest>      -> config + one layer
  *       ├── <config>        architecture, os, config (Cmd, Env, ...), rootfs.diff_ids = [layer]
- *       └── <layer>         uncompressed tar: sorted, mtime 0, uid/gid 0 (so digests are reproducible)
+ *       └── <layer>         uncompressed tar: sorted, mtime 0, numeric owners as staged (so digests
+ *                           are reproducible: the builder stages as root, and a spec chowns on purpose)
  *
  * index.json comes first in the tarball so its digest can be read back without scanning the blobs.
  */
@@ -38,6 +39,8 @@ export interface RuntimeConfig {
   env: string[];
   workingDir?: string;
   exposedPorts?: number[];
+  /** The image's default user (`User`), a name from its /etc/passwd or `uid[:gid]`. */
+  user?: string;
 }
 
 /** Options every tar we write shares: reproducible bytes for identical inputs. */
@@ -49,6 +52,12 @@ export const DETERMINISTIC_TAR = [
   '--numeric-owner',
   '--format=gnu',
 ];
+
+/**
+ * The layer keeps the staged owners (numeric), unlike the layout around it: everything is root's
+ * unless a spec chowns it, as postgres' data directory must be owned by the user that runs it.
+ */
+const LAYER_TAR = DETERMINISTIC_TAR.filter((o) => o !== '--owner=0' && o !== '--group=0');
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -81,7 +90,7 @@ export async function writeImageTarball(
 
   const layerTmp = path.join(blobs, 'layer.tmp');
   const top = (await readdir(stageDir)).sort();
-  await exec('tar', [...DETERMINISTIC_TAR, '-C', stageDir, '-cf', layerTmp, '--', ...top]);
+  await exec('tar', [...LAYER_TAR, '-C', stageDir, '-cf', layerTmp, '--', ...top]);
   const layerHex = await sha256File(layerTmp);
   await rename(layerTmp, path.join(blobs, layerHex));
   const layerBytes = (await stat(path.join(blobs, layerHex))).size;
@@ -100,6 +109,7 @@ export async function writeImageTarball(
       ...(runtime.entrypoint && { Entrypoint: runtime.entrypoint }),
       ...(runtime.cmd && { Cmd: runtime.cmd }),
       ...(runtime.workingDir !== undefined && { WorkingDir: runtime.workingDir }),
+      ...(runtime.user !== undefined && { User: runtime.user }),
     },
     rootfs: { type: 'layers', diff_ids: [layer.digest] },
     history: [{ created: epoch, created_by: 'zeropod-ts harness/images' }],

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from './exec.ts';
 import type { RuntimeConfig } from './oci.ts';
+import { fillPostgres, PGDATA, POSTGRES_IMAGE, POSTGRES_UID } from './postgres-spec.ts';
 import type { Stage } from './stage.ts';
 
 export const PAUSE_IMAGE = 'zeropod.local/pause:1';
@@ -14,6 +15,7 @@ export const BUSYBOX_IMAGE = 'zeropod.local/busybox:1';
 export const NGINX_IMAGE = 'zeropod.local/nginx:1';
 export const REDIS_IMAGE = 'zeropod.local/redis:1';
 export const NODE_APP_IMAGE = 'zeropod.local/node-app:1';
+export { POSTGRES_IMAGE };
 
 /** Every image's reference, by workload: what pods name in their container specs. */
 export const IMAGES = {
@@ -22,6 +24,7 @@ export const IMAGES = {
   nginx: NGINX_IMAGE,
   redis: REDIS_IMAGE,
   nodeApp: NODE_APP_IMAGE,
+  postgres: POSTGRES_IMAGE,
 } as const;
 
 /** Strings the served pages contain, so a probe can tell the right workload answered. */
@@ -44,13 +47,18 @@ export interface ImageSpec {
 
 const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-async function base(stage: Stage): Promise<void> {
+/** A user of an image besides root and nobody: name, uid (= its group's gid), home. */
+type ImageUser = readonly [name: string, id: number, home: string];
+
+async function base(stage: Stage, users: readonly ImageUser[] = []): Promise<void> {
   for (const link of ['/bin', '/sbin', '/lib', '/lib64']) await stage.add(link);
+  const passwd = users.map(([name, id, home]) => `${name}:x:${id}:${id}:${name}:${home}:/bin/sh\n`);
+  const group = users.map(([name, id]) => `${name}:x:${id}:\n`);
   await stage.write(
     '/etc/passwd',
-    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    `root:x:0:0:root:/root:/bin/sh\n${passwd.join('')}nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n`,
   );
-  await stage.write('/etc/group', 'root:x:0:\nnogroup:x:65534:\n');
+  await stage.write('/etc/group', `root:x:0:\n${group.join('')}nogroup:x:65534:\n`);
   await stage.write('/etc/hosts', '127.0.0.1\tlocalhost\n::1\tlocalhost\n');
   for (const dir of ['/dev', '/proc', '/sys', '/run', '/root', '/etc']) await stage.mkdir(dir);
   await stage.mkdir('/tmp', 0o1777);
@@ -76,10 +84,14 @@ async function externalizedBuiltins(libnode: string): Promise<string[]> {
 const page = (marker: string) =>
   `<!doctype html>\n<html><head><title>${marker}</title></head><body><p>${marker}</p></body></html>\n`;
 
-const NGINX_CONF = `# zeropod-ts test image: one worker running as root (CRIU cannot dump www-data workers here).
+/**
+ * One worker, running as root by default: CRIU cannot dump www-data workers on a host whose root lacks
+ * CAP_SYS_RESOURCE (FACTS.md). `nginx -c /etc/nginx/nginx-www-data.conf` runs it as Debian does.
+ */
+const nginxConf = (user: string) => `# zeropod-ts test image: one worker running as ${user}.
 daemon off;
 worker_processes 1;
-user root;
+user ${user};
 pid /run/nginx.pid;
 error_log stderr notice;
 events { worker_connections 512; }
@@ -96,6 +108,8 @@ http {
   }
 }
 `;
+/** The nginx image's configuration with its worker running as www-data (uid 33, as in Debian). */
+export const NGINX_WWW_DATA_CONF = '/etc/nginx/nginx-www-data.conf';
 
 export const SPECS: readonly ImageSpec[] = [
   {
@@ -132,11 +146,12 @@ export const SPECS: readonly ImageSpec[] = [
     inputs: [],
     runtime: { cmd: ['nginx'], env: [PATH], workingDir: '/', exposedPorts: [80] },
     async fill(stage) {
-      await base(stage);
+      await base(stage, [['www-data', 33, '/var/www']]);
       for (const pkg of ['nginx-light', 'nginx', 'nginx-common', 'libnginx-mod-http-echo'])
         await stage.addPackage(pkg);
       await stage.addWithLibraries('/usr/sbin/nginx');
-      await stage.write('/etc/nginx/nginx.conf', NGINX_CONF);
+      await stage.write('/etc/nginx/nginx.conf', nginxConf('root'));
+      await stage.write(NGINX_WWW_DATA_CONF, nginxConf('www-data'));
       await stage.write('/usr/share/nginx/html/index.html', page(MARKERS.nginx));
       for (const dir of ['/var/lib/nginx', '/var/log/nginx', '/var/cache/nginx']) await stage.mkdir(dir);
     },
@@ -183,6 +198,22 @@ export const SPECS: readonly ImageSpec[] = [
         for (const file of await externalizedBuiltins(stage.rootfs + lib)) await stage.add(file);
       }
       await stage.write('/app/counter.js', await readFile(COUNTER_APP));
+    },
+  },
+  {
+    id: 'postgres',
+    name: POSTGRES_IMAGE,
+    inputs: [],
+    runtime: {
+      cmd: ['postgres', '-D', PGDATA],
+      env: [PATH, `PGDATA=${PGDATA}`],
+      workingDir: '/var/lib/postgresql',
+      exposedPorts: [5432],
+      user: 'postgres',
+    },
+    async fill(stage) {
+      await base(stage, [['postgres', POSTGRES_UID, '/var/lib/postgresql']]);
+      await fillPostgres(stage);
     },
   },
 ];

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import type net from 'node:net';
 import { dialInNetns } from '../../src/netns/index.ts';
+import { bound } from './slowdown.ts';
 
 export interface ClientHost {
   name: string;
@@ -77,7 +78,7 @@ export async function httpGetFrom(
   host: string,
   port: number,
   path = '/',
-  timeoutMs = 10_000,
+  timeoutMs = bound(10_000),
 ): Promise<ClientResponse> {
   const started = performance.now();
   const sock = await dialInNetns(client.netnsPath, { host, port }, AbortSignal.timeout(timeoutMs));

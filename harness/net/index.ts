@@ -15,3 +15,4 @@ export {
   type ScaledStatus,
 } from './status.ts';
 export { pidsInContainer, appPidsInContainer, isRestoreWaiter, mountsMentioning } from './procs.ts';
+export { bound, SLOWDOWN } from './slowdown.ts';

@@ -2,6 +2,7 @@
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { bound } from './slowdown.ts';
 
 export interface ScaledStatus {
   container: string;
@@ -68,7 +69,7 @@ export async function scaledStatus(containerId: string): Promise<ScaledStatus | 
 export async function waitForPhase(
   containerId: string,
   phase: string,
-  timeoutMs = 30_000,
+  timeoutMs = bound(30_000),
 ): Promise<ScaledStatus> {
   const deadline = performance.now() + timeoutMs;
   let last: ScaledStatus | undefined;
@@ -86,7 +87,11 @@ export async function waitForPhase(
  * Resolves at the first phase change of `containerId` into `phase`, as streamed by the shims'
  * `GET /events` (every status socket is watched; bounded by `timeoutMs`).
  */
-export function nextPhaseChange(containerId: string, phase: string, timeoutMs = 30_000): Promise<void> {
+export function nextPhaseChange(
+  containerId: string,
+  phase: string,
+  timeoutMs = bound(30_000),
+): Promise<void> {
   let files: string[] = [];
   try {
     files = readdirSync(STATUS_DIR).filter((f) => f.endsWith('.sock'));

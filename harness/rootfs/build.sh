@@ -38,7 +38,7 @@ chroot "$partial" /bin/sh -c '
 chroot "$partial" apt-get clean
 rm -rf "$partial/var/lib/apt/lists/"*
 # Services are started by the environment itself, never by package scripts.
-rm -f "$partial/etc/init.d/nginx" "$partial/etc/init.d/redis-server"
+rm -f "$partial/etc/init.d/nginx" "$partial/etc/init.d/redis-server" "$partial/etc/init.d/postgresql"
 chroot "$partial" /bin/sh -c 'criu --version; runc --version | head -1; containerd --version; node --version' \
   >"$partial/versions.txt"
 mv "$partial.log" "$partial/build.log"

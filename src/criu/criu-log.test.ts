@@ -131,14 +131,23 @@ void test('describeCriuFailure quotes the Error lines from the middle of the log
     tail: lastLines(log, 20),
     errors: parseCriuLog(log),
   });
-  assert.equal(
-    text,
-    [
-      'CRIU said (/w/dump.log):',
-      "Error (criu/cr-dump.c:851): Can't get rlimit 0: Operation not permitted",
-      'Error (criu/cr-dump.c:2093): Dumping FAILED.',
-    ].join('\n'),
-  );
+  const [cause, ...lines] = text.split('\n');
+  assert.match(cause ?? '', /^Cause: the app runs as a non-root user, .*CAP_SYS_RESOURCE/);
+  assert.deepEqual(lines, [
+    'CRIU said (/w/dump.log):',
+    "Error (criu/cr-dump.c:851): Can't get rlimit 0: Operation not permitted",
+    'Error (criu/cr-dump.c:2093): Dumping FAILED.',
+  ]);
+});
+
+void test('describeCriuFailure names no cause for errors it does not recognise', () => {
+  const log = [
+    "(00.000200) Error (criu/cr-dump.c:851): Can't get rlimit 0: No such process",
+    '(00.000500) Error (criu/cr-dump.c:2093): Dumping FAILED.',
+  ].join('\n');
+  const text = describeCriuFailure({ logPath: '/w/dump.log', tail: [], errors: parseCriuLog(log) });
+  assert.ok(text.startsWith('CRIU said (/w/dump.log):\n'), text);
+  assert.doesNotMatch(text, /Cause:/);
 });
 
 void test('describeCriuFailure stays bounded with many or long error lines, and falls back to the tail', () => {

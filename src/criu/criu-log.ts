@@ -11,6 +11,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { internal } from '../base/index.ts';
+import { diagnoseCriuFailure } from './criu-diagnosis.ts';
 
 export type CriuAction = 'dump' | 'restore';
 /** Every CRIU process whose log we read: the two actions and the lazy-pages daemon. */
@@ -128,6 +129,7 @@ function cut(line: string): string {
  * What a failure message says about CRIU: its `Error (...)` lines (the cause is often in the middle
  * of the log, e.g. "Can't get rlimit 0: Operation not permitted", far above the tail), the first and
  * the last few when there are many; the tail only when CRIU logged no error line. Bounded either way.
+ * A cause we recognise comes first, in plain words (`Cause: ...`), above CRIU's own lines.
  */
 export function describeCriuFailure(report: CriuFailureReport): string {
   // A line CRIU repeats (a lock retried: `execvp("iptables-restore")` ... `exited` ...) is said once
@@ -147,7 +149,8 @@ export function describeCriuFailure(report: CriuFailureReport): string {
             `... (${errors.length - MAX_ERROR_LINES} more error lines) ...`,
             ...errors.slice(-MAX_ERROR_LINES / 2),
           ];
-    return `CRIU said (${report.logPath}):\n${shown.join('\n')}`;
+    const causes = diagnoseCriuFailure(report.errors).map((c) => `Cause: ${c}\n`);
+    return `${causes.join('')}CRIU said (${report.logPath}):\n${shown.join('\n')}`;
   }
   const tail = report.tail.slice(-MAX_ERROR_LINES).map(cut);
   if (tail.length === 0) return `CRIU wrote nothing to ${report.logPath}`;

@@ -50,3 +50,4 @@ export {
 } from './pty.ts';
 export { resolveExecutable } from './executable.ts';
 export { isUnder, cmdlineNames, mountPointsUnder, processesNaming } from './proc-leftovers.ts';
+export { parseSysvShm, isOrphaned, removeOrphanedShm, type SysvShmSegment } from './sysv-shm.ts';

@@ -11,6 +11,7 @@ import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { httpProbe, tcpProbe } from '../../harness/cri/index.ts';
 import {
   allScaled,
+  bound,
   httpGetFrom,
   mountsMentioning,
   pidsInContainer,
@@ -37,7 +38,7 @@ test('200 concurrent connections to a sleeping pod all get a full, correct respo
   const id = pod.containers.get('nginx')!;
   await waitForPhase(id, 'scaled-down');
   const results = await Promise.allSettled(
-    Array.from({ length: 200 }, () => httpGetFrom(f.client, pod.ip, 80, '/', 20_000)),
+    Array.from({ length: 200 }, () => httpGetFrom(f.client, pod.ip, 80, '/', bound(20_000))),
   );
   const failures = results.filter(
     (r) => r.status === 'rejected' || r.value.status !== 200 || !r.value.body.includes(MARKERS.nginx),
@@ -60,7 +61,7 @@ test('kubelet probes do not keep the pod up nor wake it; exec wakes it', async (
     }
   })();
   try {
-    await waitForPhase(id, 'scaled-down', 20_000);
+    await waitForPhase(id, 'scaled-down', bound(20_000));
     await sleep(2000);
     const s = await scaledStatus(id);
     assert.equal(s?.phase, 'scaled-down', 'probes did not wake it');
@@ -77,7 +78,7 @@ test('kubelet probes do not keep the pod up nor wake it; exec wakes it', async (
   const exec = await f.cri.runtime.execSync({
     containerId: id,
     cmd: ['sh', '-c', 'echo awake'],
-    timeout: 10n,
+    timeout: BigInt(Math.ceil(bound(10_000) / 1000)),
   });
   assert.equal(exec.exitCode, 0);
   assert.equal(Buffer.from(exec.stdout).toString().trim(), 'awake');

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IMAGES } from '../../harness/images/index.ts';
 import {
+  bound,
   httpGetFrom,
   nextPhaseChange,
   appPidsInContainer,
@@ -22,11 +23,15 @@ before(() => f.setUp());
 after(() => f.tearDown());
 
 async function redis(ip: string, ...args: string[]): Promise<string> {
-  const sock = await dialInNetns(f.client.netnsPath, { host: ip, port: 6379 }, AbortSignal.timeout(10_000));
+  const sock = await dialInNetns(
+    f.client.netnsPath,
+    { host: ip, port: 6379 },
+    AbortSignal.timeout(bound(10_000)),
+  );
   try {
     // DEBUG POPULATE and DIGEST walk ~100 MB; on a loaded machine (a CI run beside a Kubernetes build
     // took >10 s) they need more than the client's default bound. Behaviour is asserted, not time.
-    return await redisCommand(sock, args, 60_000);
+    return await redisCommand(sock, args, bound(60_000));
   } finally {
     sock.destroy();
   }

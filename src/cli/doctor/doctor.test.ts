@@ -6,6 +6,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { failedPrecondition } from '../../base/index.ts';
 import { parseCgroupLayout } from './cgroups.ts';
+import { effectiveCapabilities } from './capabilities.ts';
 import { compileDoctorOptions, runDoctor, type DoctorDeps } from './doctor.ts';
 import { renderFindings, type Finding } from './finding.ts';
 
@@ -64,7 +65,14 @@ const goodCriu: DoctorDeps['criu'] = () => ({
   version: () => Promise.resolve({ major: 4, minor: 2, patch: 1 }),
   check: () => Promise.resolve('Looks good.'),
 });
-const deps = (criu = goodCriu): DoctorDeps => ({ release: '6.18.0-test', criu, path: '/usr/bin' });
+/** Every capability up to CAP_CHECKPOINT_RESTORE (40), as root has outside a sandbox. */
+const ALL_CAPS = (1n << 41n) - 1n;
+const deps = (criu = goodCriu, capabilities: bigint | undefined = ALL_CAPS): DoctorDeps => ({
+  release: '6.18.0-test',
+  criu,
+  path: '/usr/bin',
+  capabilities,
+});
 const byCheck = (fs: Finding[]) => new Map(fs.map((f) => [f.check, f]));
 
 void test('a ready node: every check ok except optional features, which warn with their fix', async (t) => {
@@ -230,4 +238,19 @@ void test('missing runc, nsenter or nft fail with what they are for', async (t) 
     nft?.status === 'fail' ? nft.fix : '',
     /install nftables, or let zeropod-installer put nft in \/opt\/zeropod\/bin/,
   );
+});
+
+void test('root without CAP_SYS_RESOURCE: a warning that non-root apps cannot be checkpointed', async (t) => {
+  const root = await host(t, {
+    kernel: { gz: GOOD_KERNEL },
+    files: { '/etc/containerd/config.toml': RUNTIME_V3 },
+  });
+  const full = byCheck(await runDoctor(compileDoctorOptions(['--host-root', root]), deps()));
+  assert.equal(full.get('capabilities')?.status, 'ok');
+  const sandboxed = ALL_CAPS & ~(1n << 24n);
+  const m = byCheck(await runDoctor(compileDoctorOptions(['--host-root', root]), deps(goodCriu, sandboxed)));
+  const f = m.get('capabilities');
+  assert.equal(f?.status, 'warn');
+  assert.match(f?.detail ?? '', /lacks CAP_SYS_RESOURCE.*non-root user/);
+  assert.equal(effectiveCapabilities('Name:\tx\nCapEff:\t000001fffeffffff\n'), 0x1fffeffffffn);
 });

@@ -2,12 +2,13 @@
  * `zeropod doctor`: can this node run zeropod? Kernel features, CRIU, cgroups and containerd's
  * config, each failure with its fix. Reads the host under `hostRoot`, so it also runs from a pod.
  */
-import { accessSync, constants, promises as fs } from 'node:fs';
+import { accessSync, constants, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { invalidArgument } from '../../base/index.ts';
 import { flavorLayout, FLAVORS, HostFiles, type Flavor, type FlavorLayout } from '../../installer/index.ts';
+import { checkCapabilities, effectiveCapabilities } from './capabilities.ts';
 import { checkCgroups } from './cgroups.ts';
 import { checkContainerdRuntime, type ConfigSource } from './containerd-runtime.ts';
 import { checkCriu, realCriu, type CriuProbe } from './criu.ts';
@@ -63,12 +64,15 @@ export interface DoctorDeps {
   release: string;
   criu: (binary: string) => CriuProbe;
   path: string;
+  /** The effective capabilities of root as CRIU gets them (this process's); undefined if unknown. */
+  capabilities: bigint | undefined;
 }
 
 export const realDoctorDeps = (signal: AbortSignal): DoctorDeps => ({
   release: os.release(),
   criu: (binary) => realCriu(binary, signal),
   path: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  capabilities: effectiveCapabilities(readFileSync('/proc/self/status', 'utf8')),
 });
 
 export async function runDoctor(o: DoctorOptions, deps: DoctorDeps): Promise<Finding[]> {
@@ -101,6 +105,7 @@ export async function runDoctor(o: DoctorOptions, deps: DoctorDeps): Promise<Fin
   return [
     ...(await checkKernel({ read: source.read, exists: source.exists, release: deps.release })),
     ...(await checkCriu(deps.criu(criu === 'criu' ? criu : files.at(criu)), criu)),
+    ...checkCapabilities(deps.capabilities),
     ...checkCgroups(mounts),
     ...(await checkTools(source)),
     ...(await checkContainerdRuntime(source, o.layout)),

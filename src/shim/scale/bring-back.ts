@@ -9,6 +9,7 @@ import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError, type Logger } from '../../base/index.ts';
 import type { LazyPagesDaemon } from '../../criu/index.ts';
+import { removeOrphanedShm } from '../../sys/index.ts';
 import type { Container } from '../container.ts';
 import type { PreparedWake, ScaleTools, WakeVia } from './scale-types.ts';
 
@@ -45,6 +46,7 @@ export type BringBackResult =
 export async function bringBack(o: BringBackOptions): Promise<BringBackResult> {
   const { container, log } = o;
   const failures: unknown[] = [];
+  clearOrphanedShm(container, log);
   for (let attempt = 1; attempt <= 2; attempt++) {
     let lazy: LazyPagesDaemon | undefined;
     try {
@@ -98,6 +100,25 @@ export async function bringBack(o: BringBackOptions): Promise<BringBackResult> {
     return { kind: 'back', via: 'fresh start', lazy: undefined, trace: {}, failures };
   } catch (error) {
     return { kind: 'failed', error, failures };
+  }
+}
+
+/**
+ * SysV segments the stopped app left in the pod's IPC namespace (postgres' interlock) are in the
+ * image; CRIU recreates them there and fails if they are still there (sys/sysv-shm.ts).
+ */
+function clearOrphanedShm(container: Container, log: Logger): void {
+  const ipc = container.spec.linux?.namespaces?.find((n) => n.type === 'ipc')?.path;
+  if (ipc === undefined || ipc === '') return; // its own IPC namespace died with the app
+  try {
+    const removed = removeOrphanedShm(ipc);
+    if (removed.length > 0) {
+      log.info('removed SysV segments the stopped app left; the restore recreates them', {
+        ids: removed.map((s) => s.id),
+      });
+    }
+  } catch (err) {
+    log.warn('cannot look for SysV segments the stopped app left', { error: describeError(err) });
   }
 }
 
