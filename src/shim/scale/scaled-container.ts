@@ -15,7 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
 import { NftTable, tableName } from '../../nft/index.ts';
-import { criuSupportsDirtyTracking, type LazyPagesDaemon } from '../../criu/index.ts';
+import type { LazyPagesDaemon } from '../../criu/index.ts';
 import { connectedTcpSockets, type TcpConnection } from '../../sys/index.ts';
 import {
   containerPids,
@@ -31,6 +31,7 @@ import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
 import { releaseStaleRestore, tmpfsCopiesIn, unmountUnder } from './tmpfs-copies.ts';
 import { bringBack } from './bring-back.ts';
+import { preDumpMemory } from './pre-dump.ts';
 import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
 import type { ScaleRecord } from '../records/index.ts';
@@ -216,22 +217,34 @@ export class ScaledContainer {
     const activator = this.#activator;
     activator.accepted = 0;
     try {
+      // Memory copied while the app still serves, before the redirect (pre-dump.ts): traffic
+      // meanwhile reaches the app and shows in the count below. The final dump names the copy.
+      const nft = this.#nft;
+      const pre =
+        this.config.preDump && !this.config.disableCheckpointing
+          ? await preDumpMemory({
+              runc: this.container.runc,
+              id: this.container.id,
+              imagePath: this.imagePath,
+              workPath: this.workPath,
+              log: this.#log,
+              warnOnce: (m) => this.#warnOnce(m),
+              keepGoing: async () => (await nft.activity()) === countBefore,
+            })
+          : undefined;
+      const parentPath = pre?.kind === 'copied' ? pre.parentPath : undefined;
       // Inside the try: a failing nft must leave the container running, never in checkpointing.
       await this.#nft.redirect();
       // Anything that arrived before the redirect is the app's: stay up.
       if ((await this.#nft.activity()) !== countBefore) {
+        if (parentPath !== undefined) await rm(this.imagePath, { recursive: true, force: true });
         return this.#abort('traffic arrived while preparing the checkpoint');
       }
-      await rm(this.imagePath, { recursive: true, force: true });
+      if (parentPath === undefined) await rm(this.imagePath, { recursive: true, force: true });
       if (this.container.init.io) this.container.init.io.holdOpen = true;
       if (this.config.disableCheckpointing) {
         // Scale down by stopping the process; the wake is a fresh start.
         return await this.#stopProcess(started, 'stopped without a checkpoint (disable-checkpointing)');
-      }
-      if (this.config.preDump && !(await criuSupportsDirtyTracking())) {
-        this.#warnOnce(
-          'pre-dump requested, but this kernel has no soft-dirty memory tracking: doing a plain dump',
-        );
       }
       mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
       mkdirSync(this.workPath, { recursive: true, mode: 0o700 });
@@ -247,7 +260,7 @@ export class ScaledContainer {
       }
       this.#marks.frozen = performance.now();
       this.#next.beforeDump(pids);
-      await this.#dump(held);
+      await this.#dump(held, parentPath);
     } catch (err) {
       this.stats.failedCheckpoints++;
       this.#consecutiveFailures++;
@@ -275,13 +288,15 @@ export class ScaledContainer {
    * kernel) until the restore puts the sockets back. If CRIU cannot dump them, they are dumped
    * closed instead (the app sees them closed after the wake, as with the original).
    */
-  async #dump(held: readonly TcpConnection[]): Promise<void> {
-    const base = {
+  async #dump(held: readonly TcpConnection[], parentPath: string | undefined): Promise<void> {
+    const plain = {
       imagePath: this.imagePath,
       workPath: this.workPath,
       leaveRunning: true,
       tcpSkipInFlight: true,
     };
+    // Only the pages dirtied since the pre-dump are written; the rest are the parent's.
+    const base = parentPath === undefined ? plain : { ...plain, parentPath };
     this.#leftRunning = true;
     if (held.length === 0) {
       this.#heldConnections = 0;
@@ -314,7 +329,7 @@ export class ScaledContainer {
       await rm(this.imagePath, { recursive: true, force: true });
       mkdirSync(this.imagePath, { recursive: true, mode: 0o700 });
       await this.container.runc.checkpoint(this.container.id, {
-        ...base,
+        ...plain, // the rm above took the pre-dump with it
         criuOptions: {
           networkLock: 'skip',
           tcpClose: true,
