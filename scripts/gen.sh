@@ -13,6 +13,7 @@ protos=(
   github.com/containerd/containerd/api/types/introspection.proto
   github.com/containerd/containerd/api/types/task/task.proto
   github.com/containerd/containerd/api/types/runc/options/oci.proto
+  github.com/containerd/containerd/api/types/runtimeoptions/v1/api.proto
   github.com/containerd/containerd/api/events/task.proto
   github.com/containerd/containerd/api/services/ttrpc/events/v1/events.proto
   github.com/containerd/cgroups/v3/cgroup1/stats/metrics.proto

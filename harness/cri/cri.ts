@@ -2,6 +2,7 @@
  * A CRI client that drives containerd the way kubelet does (runtime.v1 RuntimeService and
  * ImageService over gRPC), plus the pod-level conveniences tests, the demo and benchmarks need.
  */
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ImageService,
@@ -66,6 +67,23 @@ export interface ExecSyncResult {
 
 let podCounter = 0;
 
+/**
+ * A pod's cgroup parent as kubelet's cgroup driver names it. On a node whose init is systemd
+ * (/run/systemd/system: the VM booted with `up --systemd`), containerd's runtimes say
+ * `SystemdCgroup = true` (harness/vm/guest/node.sh) and the parent is a slice, from which CRI makes
+ * the containers' `slice:cri-containerd:id`; elsewhere a path (cgroupfs).
+ */
+export function podCgroupParent(
+  base: string,
+  uid: string,
+  systemd = existsSync('/run/systemd/system'),
+): string {
+  if (!systemd) return `${base}/pod${uid}`;
+  // A dash in a slice name is a level of the hierarchy: keep the pod one level below the base.
+  const flat = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
+  return `${flat(base)}-pod${flat(uid)}.slice`;
+}
+
 export class Cri {
   readonly runtime: RuntimeClient;
   readonly images: ImageClient;
@@ -116,7 +134,7 @@ export class Cri {
       annotations: spec.annotations ?? {},
       labels: { 'io.kubernetes.pod.name': spec.name, 'io.kubernetes.pod.namespace': namespace },
       linux: {
-        cgroupParent: `${this.cgroupParent}/pod${uid}`,
+        cgroupParent: podCgroupParent(this.cgroupParent, uid),
         securityContext: {
           namespaceOptions: {
             network: NamespaceMode.POD,

@@ -1,4 +1,4 @@
-/** The cgroup v2 VM's command line: build | up [--fresh] | node [--images a,b] | down | status | exec -- CMD... */
+/** The cgroup v2 VM's command line: build | up [--fresh] [--systemd] | node [--images a,b] | down | status | exec -- CMD... */
 import { describeError } from '../../src/base/index.ts';
 import { ensureVmImage, vmDown, vmExec, vmNodeUp, vmStatus, vmUp } from './index.ts';
 
@@ -11,7 +11,11 @@ async function main(argv: string[]): Promise<number> {
       await ensureVmImage(log);
       return 0;
     case 'up':
-      await vmUp({ fresh: rest.includes('--fresh'), log });
+      await vmUp({
+        fresh: rest.includes('--fresh'),
+        init: rest.includes('--systemd') ? 'systemd' : 'script',
+        log,
+      });
       return 0;
     case 'node': {
       const i = rest.indexOf('--images');
@@ -39,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       console.error(
-        'usage: harness/vm/cli.ts build | up [--fresh] | node [--images a,b] | down | status | exec -- CMD...',
+        'usage: harness/vm/cli.ts build | up [--fresh] [--systemd] | node [--images a,b] | down | status | exec -- CMD...',
       );
       return 2;
   }

@@ -33,6 +33,11 @@ const BOOT_TIMEOUT_MS = 300_000;
 export interface VmUpOptions {
   log?: (line: string) => void;
   fresh?: boolean;
+  /**
+   * PID 1: our script (default: quickest), or systemd, as on a distribution's node (containerd's
+   * runtimes then use the systemd cgroup driver: guest/node.sh).
+   */
+  init?: 'script' | 'systemd';
 }
 
 export interface VmStatus {
@@ -72,6 +77,7 @@ export async function vmUp(options: VmUpOptions = {}): Promise<VmStatus> {
     'cgroup_no_v1=all',
     `zeropod.project=${paths.project}`,
     `zeropod.agent_port=${GUEST_AGENT_PORT}`,
+    ...(options.init === 'systemd' ? ['zeropod.init=systemd'] : []),
   ].join(' ');
   const virtfs = (dir: string, tag: string, ro = false) => [
     '-virtfs',

@@ -193,3 +193,14 @@ void test('a missing runc binary is Internal with the spawn error as cause', asy
     (e: unknown) => e instanceof ZeropodError && e.code === ErrorCode.Internal && e.cause instanceof Error,
   );
 });
+
+void test('withSystemdCgroup: a twin for systemd-managed cgroups, the same runc when nothing changes', () => {
+  const runc = new Runc({ root: '/run/r', binary: '/bin/true' });
+  assert.equal(runc.systemdCgroup, false);
+  assert.equal(runc.withSystemdCgroup(false), runc);
+  const twin = runc.withSystemdCgroup(true);
+  assert.equal(twin.systemdCgroup, true);
+  assert.equal(twin.root, '/run/r');
+  assert.equal(twin.binary, '/bin/true');
+  assert.equal(twin.withSystemdCgroup(true), twin);
+});

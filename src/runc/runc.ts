@@ -103,6 +103,17 @@ export class Runc {
     this.#log = config.logger ?? silentLogger;
   }
 
+  /** Whether runc manages cgroups through systemd (`--systemd-cgroup`: create, restore). */
+  get systemdCgroup(): boolean {
+    return this.#config.systemdCgroup === true;
+  }
+
+  /** The same runc with other cgroup management, for a container whose runtime options say so. */
+  withSystemdCgroup(systemdCgroup: boolean): Runc {
+    if (systemdCgroup === this.systemdCgroup) return this;
+    return new Runc({ ...this.#config, binary: this.binary, systemdCgroup });
+  }
+
   /** `runc create`: resolves when the container is created (init waits for start); its pid. */
   async create(id: string, o: CreateOptions): Promise<number> {
     const stdio = await openStdio(o.stdio);

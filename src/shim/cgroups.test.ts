@@ -110,7 +110,28 @@ test('cgroupsPath as runc resolves it: absolute from the root, relative under v1
     '/sys/fs/cgroup/system.slice/kubepods/pod1/c1',
   );
   assert.equal(cgroupDirForPathFrom('/k8s.io/c1', 'pids', own2, UNIFIED, 2), '/sys/fs/cgroup/k8s.io/c1');
-  assert.equal(cgroupDirForPathFrom('system.slice:cri:c1', 'memory', own2, UNIFIED, 2), undefined);
+});
+
+test("a systemd cgroupsPath (slice:prefix:name) is the unit's cgroup from each hierarchy's root", () => {
+  const own2 = '0::/system.slice/containerd.service\n';
+  const cri = 'kubepods-besteffort-pod1f2e.slice:cri-containerd:c1';
+  // v2, as kubelet's systemd driver and containerd's CRI lay a BestEffort pod out.
+  assert.equal(
+    cgroupDirForPathFrom(cri, 'memory', own2, UNIFIED, 2),
+    '/sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1f2e.slice/cri-containerd-c1.scope',
+  );
+  // v1: the same path in each controller's hierarchy; our own cgroup plays no part.
+  assert.equal(
+    cgroupDirForPathFrom(cri, 'pids', '4:pids:/process_api/abc\n', SINGLY, 1),
+    '/sys/fs/cgroup/pids/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1f2e.slice/cri-containerd-c1.scope',
+  );
+  assert.equal(
+    cgroupDirForPathFrom(':runc:c1', 'memory', own2, UNIFIED, 2),
+    '/sys/fs/cgroup/system.slice/runc-c1.scope',
+    'no slice: system.slice',
+  );
+  assert.equal(cgroupDirForPathFrom('bad/slice:cri:c1', 'memory', own2, UNIFIED, 2), undefined);
+  assert.equal(cgroupDirForPathFrom('a--b.slice:cri:c1', 'memory', own2, UNIFIED, 2), undefined);
 });
 
 test('the version is what the cgroup root is: cgroup2fs is v2, anything else v1', () => {

@@ -13,6 +13,7 @@
  */
 import { readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
+import { isSystemdCgroupsPath, systemdCgroupPath } from './systemd-cgroups-path.ts';
 
 /** controller -> directory of the container's cgroup for it. */
 export type CgroupDirs = ReadonlyMap<string, string>;
@@ -158,7 +159,8 @@ export function cgroupDirsOf(pid: number): Map<string, string> {
 /**
  * A controller's directory for an OCI cgroupsPath, resolved the way runc resolves it: an absolute
  * path from the hierarchy's root; a relative one under runc's own cgroup (v1) or that cgroup's parent
- * (v2), and runc's cgroup is ours (runc is our child). For a live container prefer its init's
+ * (v2), and runc's cgroup is ours (runc is our child); systemd's `slice:prefix:name` as the unit's
+ * path from the root (systemd-cgroups-path.ts). For a live container prefer its init's
  * directories (`Container.cgroups`).
  */
 export function cgroupDirForPath(cgroupsPath: string, controller: string): string | undefined {
@@ -182,7 +184,14 @@ export function cgroupDirForPathFrom(
   mountinfo: string,
   version: CgroupVersion,
 ): string | undefined {
-  if (!cgroupsPath || cgroupsPath.includes(':')) return undefined; // systemd-style: not used here
+  if (!cgroupsPath) return undefined;
+  // `slice:prefix:name` (systemd manages the cgroups): the unit's path, from each hierarchy's root.
+  if (isSystemdCgroupsPath(cgroupsPath)) {
+    const unit = systemdCgroupPath(cgroupsPath);
+    return unit === undefined
+      ? undefined
+      : cgroupDirForPathFrom(unit, controller, ownProcCgroup, mountinfo, version);
+  }
   if (version === 2) {
     const m = parseCgroup2Mount(mountinfo);
     const own = parseProcCgroupV2(ownProcCgroup);

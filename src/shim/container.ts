@@ -36,6 +36,7 @@ import {
 } from '../gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { OomWatcher } from './oom.ts';
 import { cgroupDirsOf, type CgroupDirs } from './cgroups.ts';
+import { isSystemdCgroupsPath } from './systemd-cgroups-path.ts';
 import type { WindowSize } from '../sys/index.ts';
 
 export interface ContainerDeps {
@@ -87,6 +88,8 @@ export interface CreateOptions {
   rootfs: readonly RootfsMount[];
   terminal: boolean;
   stdio: StdioPaths;
+  /** The runtime options say `SystemdCgroup = true` (runtime-options.ts): runc --systemd-cgroup. */
+  systemdCgroup?: boolean;
 }
 
 /** Decides, per init exit, whether containerd hears of it (scale-to-zero hides checkpoint exits). */
@@ -102,6 +105,8 @@ export class Container {
   readonly log: Logger;
   exitPolicy: ExitPolicy = () => 'report';
   readonly #deps: ContainerDeps;
+  /** The daemon's runc, or its --systemd-cgroup twin for a container whose cgroups systemd manages. */
+  readonly #runc: Runc;
   readonly #stack = new DisposableStack2();
   /** The init's cgroup directories, resolved once after `runc create` (stats, OOM). */
   cgroups: CgroupDirs = new Map();
@@ -114,12 +119,16 @@ export class Container {
     this.bundle = opts.bundle;
     this.spec = spec;
     this.#deps = deps;
+    // Options are given at create; a container adopted after a worker's death shows it in its spec
+    // (CRI writes `slice:prefix:name` only for a systemd-managed parent).
+    const systemd = opts.systemdCgroup ?? isSystemdCgroupsPath(spec.linux?.cgroupsPath ?? '');
+    this.#runc = deps.runc.withSystemdCgroup(systemd);
     this.log = deps.log.child({ container: opts.id });
     this.init = new TaskProcess('', { terminal: opts.terminal, stdio: opts.stdio }, this.log);
   }
 
   get runc(): Runc {
-    return this.#deps.runc;
+    return this.#runc;
   }
 
   /** Mounts the rootfs, opens stdio and runs `runc create`; undoes all of it if a step fails. */
@@ -136,7 +145,7 @@ export class Container {
       c.init.io = io;
       c.#stack.defer(() => io.dispose());
       const consoleSocket = io.consoleSocketPath;
-      const pid = await deps.runc
+      const pid = await c.runc
         .create(opts.id, {
           bundle: opts.bundle,
           pidFile: path.join(opts.bundle, 'init.pid'),
@@ -167,7 +176,7 @@ export class Container {
       return c;
     } catch (err) {
       // Past `runc create`, a failure must not leave runc's container behind.
-      if (c.init.pid) await deps.runc.delete(opts.id, { force: true }).catch(() => undefined);
+      if (c.init.pid) await c.runc.delete(opts.id, { force: true }).catch(() => undefined);
       await c.#stack
         .dispose()
         .catch((e: unknown) => c.log.warn('cleanup after a failed create failed', { error: e }));

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { exitTimestamp, type ProcessPhase } from './process.ts';
 import { statsAny } from './stats.ts';
 import type { LinuxResources } from '../runc/index.ts';
+import { parseRuntimeOptions } from './runtime-options.ts';
 
 type TaskMethods = typeof Task extends GenService<infer T extends GenServiceMethods> ? T : never;
 
@@ -176,6 +177,7 @@ export class TaskService {
               rootfs: req.rootfs,
               terminal: req.terminal,
               stdio: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr },
+              systemdCgroup: parseRuntimeOptions(req.options).systemdCgroup,
             },
             this.#deps,
             ctx.signal,

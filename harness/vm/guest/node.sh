@@ -6,6 +6,14 @@
 set -euo pipefail
 project=$(cd "$(dirname "$0")/../../.." && pwd)
 "$project/harness/env/configure-root.sh" / "$project" "$1"
+# Booted with systemd as init (`up --systemd`): the runtimes use the systemd cgroup driver, as a
+# distribution's node configures containerd for kubelet's systemd driver (harness/cri: slices).
+if [ -d /run/systemd/system ]; then
+  for runtime in runc zeropod; do
+    printf "\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.%s.options]\n  SystemdCgroup = true\n" \
+      "$runtime" >>/etc/containerd/config.toml
+  done
+fi
 mkdir -p /run/zeropod-vm/logs /var/log/zeropod /var/lib/containerd
 mountpoint -q /var/log/zeropod || mount --bind /run/zeropod-vm/logs /var/log/zeropod
 "$project/harness/env/containerd-ctl.sh" start

@@ -8,6 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { describeError } from '../../base/index.ts';
 import type { TcpConnection } from '../../sys/index.ts';
 import type { ScaleContext } from './context.ts';
+import { preDumpMemory } from './pre-dump.ts';
 import type { Checkpointing } from './phase.ts';
 
 export type CheckpointResult =
@@ -29,19 +30,33 @@ export async function checkpointIdle(
   const { net, dump } = cp;
   net.activator.accepted = 0;
   try {
+    // Memory copied while the app still serves, before the redirect (pre-dump.ts): traffic
+    // meanwhile reaches the app and shows in the count below. The final dump names the copy.
+    const pre =
+      ctx.config.preDump && !ctx.config.disableCheckpointing
+        ? await preDumpMemory({
+            runc: c.runc,
+            id: c.id,
+            imagePath: ctx.imagePath,
+            workPath: ctx.workPath,
+            log: ctx.log,
+            warnOnce: (m) => ctx.warnOnce(m),
+            keepGoing: async () => (await net.nft.activity()) === countBefore,
+            dirtyTracking: () => tools.dirtyTracking(),
+            signal,
+          })
+        : undefined;
+    const parentPath = pre?.kind === 'copied' ? pre.parentPath : undefined;
     await net.nft.redirect();
     // Anything that arrived before the redirect is the app's: stay up.
-    if ((await net.nft.activity()) !== countBefore)
+    if ((await net.nft.activity()) !== countBefore) {
+      if (parentPath !== undefined) await rm(ctx.imagePath, { recursive: true, force: true });
       return { kind: 'dropped', reason: 'traffic arrived while preparing the checkpoint' };
+    }
     signal.throwIfAborted();
-    await rm(ctx.imagePath, { recursive: true, force: true });
+    if (parentPath === undefined) await rm(ctx.imagePath, { recursive: true, force: true });
     if (c.init.io) c.init.io.holdOpen = true;
     if (ctx.config.disableCheckpointing) return { kind: 'no-dump' };
-    if (ctx.config.preDump && !(await tools.dirtyTracking())) {
-      ctx.warnOnce(
-        'pre-dump requested, but this kernel has no soft-dirty memory tracking: doing a plain dump',
-      );
-    }
     await mkdir(ctx.imagePath, { recursive: true, mode: 0o700 });
     await mkdir(ctx.workPath, { recursive: true, mode: 0o700 });
     // Frozen first: CRIU then skips its own freeze loop (which sleeps 100 ms in about half of the
@@ -57,7 +72,7 @@ export async function checkpointIdle(
     dump.marks.frozen = tools.now();
     await ctx.next.beforeDump(pids);
     signal.throwIfAborted();
-    const leftRunning = await dumpImage(ctx, cp, held, signal);
+    const leftRunning = await dumpImage(ctx, cp, held, signal, parentPath);
     if (net.activator.accepted > 0 && leftRunning) {
       // Someone came while the image was written: the process is still alive, serve from it.
       await rm(ctx.imagePath, { recursive: true, force: true });
@@ -81,15 +96,18 @@ async function dumpImage(
   cp: Checkpointing,
   held: readonly TcpConnection[],
   signal: AbortSignal,
+  parentPath: string | undefined,
 ): Promise<boolean> {
   const c = ctx.container;
-  const base = {
+  const plain = {
     imagePath: ctx.imagePath,
     workPath: ctx.workPath,
     leaveRunning: true,
     tcpSkipInFlight: true,
     signal,
   };
+  // After a pre-dump only the pages dirtied since are written; the rest are the parent's.
+  const base = parentPath === undefined ? plain : { ...plain, parentPath };
   if (held.length === 0) {
     await c.runc.checkpoint(c.id, {
       ...base,
@@ -124,7 +142,7 @@ async function dumpImage(
     await rm(ctx.imagePath, { recursive: true, force: true });
     await mkdir(ctx.imagePath, { recursive: true, mode: 0o700 });
     await c.runc.checkpoint(c.id, {
-      ...base,
+      ...plain, // the rm above took the pre-dump with it
       criuOptions: { networkLock: 'skip', tcpClose: true, externalMounts: ctx.next.dumpExternals },
     });
     return true;

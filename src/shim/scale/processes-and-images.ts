@@ -2,7 +2,7 @@
  * Small facts about a container and its checkpoint image, read from /proc, cgroupfs and the image
  * directory: which processes it has, which ports they listen on, how big the image's memory is.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listeningTcpPorts, socketInodes } from '../../sys/index.ts';
 
@@ -34,14 +34,29 @@ export async function listeningPortsOf(pids: readonly number[]): Promise<number[
     .map((l) => l.port);
 }
 
-/** Size of a dump's page images (what a full restore must read before it returns). */
+/**
+ * Size of a dump's page images (what a full restore must read before it returns), its pre-dumps'
+ * included: CRIU's `parent` link (relative to the image) names the previous one (pre-dump.ts).
+ */
 export function pagesBytes(imagePath: string): number {
+  let sum = 0;
+  // Bounded: a link loop (never written by CRIU) must not hang the checkpoint.
+  for (let dir: string | undefined = imagePath, depth = 0; dir !== undefined && depth < 16; depth++) {
+    try {
+      for (const f of readdirSync(dir)) if (f.startsWith('pages-')) sum += statSync(path.join(dir, f)).size;
+    } catch {
+      break; // no image (yet): nothing to be lazy about
+    }
+    dir = parentImage(dir);
+  }
+  return sum;
+}
+
+function parentImage(dir: string): string | undefined {
   try {
-    return readdirSync(imagePath)
-      .filter((f) => f.startsWith('pages-'))
-      .reduce((sum, f) => sum + statSync(path.join(imagePath, f)).size, 0);
+    return path.resolve(dir, readlinkSync(path.join(dir, 'parent')));
   } catch {
-    return 0; // no image (yet): nothing to be lazy about
+    return undefined; // no parent: a plain dump, or the first pre-dump
   }
 }
 
