@@ -50,3 +50,11 @@ export {
 } from './pty.ts';
 export { resolveExecutable } from './executable.ts';
 export { isUnder, cmdlineNames, mountPointsUnder, processesNaming } from './proc-leftovers.ts';
+export {
+  findKubeletCgroup,
+  isKubelet,
+  unifiedPathOf,
+  cgroup2MountOf,
+  nftCgroupOf,
+  type KubeletCgroup,
+} from './kubelet-cgroup.ts';

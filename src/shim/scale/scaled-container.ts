@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine, describeError, failedPrecondition, type Logger } from '../../base/index.ts';
-import { NftTable, tableName } from '../../nft/index.ts';
+import type { NftTable } from '../../nft/index.ts';
 import { criuSupportsDirtyTracking, type LazyPagesDaemon } from '../../criu/index.ts';
 import { connectedTcpSockets, type TcpConnection } from '../../sys/index.ts';
 import {
@@ -29,12 +29,14 @@ import type { Container } from '../container.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
 import type { ExitInfo } from '../process.ts';
 import { Activator } from './activator.ts';
+import { ClientWakes } from './client-wakes.ts';
 import { releaseStaleRestore, tmpfsCopiesIn, unmountUnder } from './tmpfs-copies.ts';
 import { bringBack } from './bring-back.ts';
 import { NextWake } from './next-wake.ts';
 import type { ScaleConfig } from './config.ts';
 import type { ScaleRecord } from '../records/index.ts';
 import { IdleTracker } from './idle.ts';
+import { TrafficCounter } from './traffic.ts';
 import {
   transitions,
   type ScaleDeps,
@@ -61,9 +63,12 @@ export class ScaledContainer {
     freshStarts: 0,
   };
   ports: number[] = [];
+  /** Held connections and the wakes as clients saw them (the status API reports them). */
+  readonly clientWakes = new ClientWakes();
   readonly #deps: ScaleDeps;
   readonly #log: Logger;
   #nft: NftTable | undefined;
+  #traffic: TrafficCounter | undefined;
   #activator: Activator | undefined;
   #idle: IdleTracker;
   #timer: NodeJS.Timeout | undefined;
@@ -133,12 +138,6 @@ export class ScaledContainer {
 
   /** The activator on its own ports, and the container's nft table pointing at them. */
   async #listen(): Promise<void> {
-    const v4 = [...this.#deps.nodeAddresses].filter((a) => !a.includes(':'));
-    const v6 = [...this.#deps.nodeAddresses].filter((a) => a.includes(':'));
-    if (!this.config.countLocalhost) {
-      v4.push('127.0.0.0/8');
-      v6.push('::1');
-    }
     this.#activator = await Activator.start({
       netnsPath: this.#deps.netnsPath,
       appPorts: this.ports,
@@ -149,15 +148,19 @@ export class ScaledContainer {
       proxyTimeoutMs: this.config.proxyTimeoutMs,
       log: this.#log,
       wake: () => this.requestWake(),
+      wakes: this.clientWakes,
       ...(this.#deps.fds ? { listeners: this.#listenerStore(this.#deps.fds) } : {}),
     });
-    this.#nft = new NftTable(this.#deps.netnsPath, {
-      table: tableName(this.container.id),
+    this.#traffic = await TrafficCounter.start({
+      containerId: this.container.id,
+      netnsPath: this.#deps.netnsPath,
       ports: this.ports,
-      quiet4: v4,
-      quiet6: v6,
+      activatorPorts: this.#activator.ports,
+      nodeAddresses: this.#deps.nodeAddresses,
+      countLocalhost: this.config.countLocalhost,
+      log: this.#log,
     });
-    await this.#nft.install(this.#activator.ports);
+    this.#nft = this.#traffic.table;
   }
 
   async #discoverPorts(): Promise<number[]> {
@@ -186,9 +189,9 @@ export class ScaledContainer {
 
   async #tick(): Promise<void> {
     try {
-      if (!this.state.is('running') || !this.#nft) return;
+      if (!this.state.is('running') || !this.#traffic) return;
       const now = performance.now();
-      const count = await this.#nft.activity();
+      const count = await this.#traffic.activity();
       const execsRunning = [...this.container.execs.values()].some((p) => p.state.is('running'));
       if (execsRunning) this.#idle.touch(now);
       // After a failed checkpoint, wait the idle period again, doubled per failure.
@@ -219,7 +222,7 @@ export class ScaledContainer {
       // Inside the try: a failing nft must leave the container running, never in checkpointing.
       await this.#nft.redirect();
       // Anything that arrived before the redirect is the app's: stay up.
-      if ((await this.#nft.activity()) !== countBefore) {
+      if ((await this.#traffic!.activity()) !== countBefore) {
         return this.#abort('traffic arrived while preparing the checkpoint');
       }
       await rm(this.imagePath, { recursive: true, force: true });
@@ -622,7 +625,7 @@ export class ScaledContainer {
     await this.#next.dispose();
     if (!this.state.is('stopped')) this.state.transition('stopped');
     await this.#activator?.close().catch((err: unknown) => this.#log.warn('activator close', { error: err }));
-    await this.#nft?.remove().catch((err: unknown) => this.#log.warn('nft cleanup', { error: err }));
+    await this.#traffic?.remove().catch((err: unknown) => this.#log.warn('nft cleanup', { error: err }));
     await rm(this.imagePath, { recursive: true, force: true });
     // Whatever is still mounted in the work directory (a restore's root, copies) would make rm fail.
     unmountUnder(this.workPath, (m, err) => this.#log.warn(m, { error: describeError(err) }));
