@@ -32,7 +32,7 @@ export class Manager {
       this.#writer
         .apply(e)
         .catch((err: unknown) => this.#log.error('status write failed', { error: describeError(err) }));
-    });
+    }, opts.wakeDeferMs);
   }
 
   /** Serves the metrics, then follows the shims. Resolves once the metrics port listens. */
