@@ -7,7 +7,7 @@
  *   --cleanup      only remove what an interrupted run left (bench-* pods, zpb* namespaces, links, runc containers)
  * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density; and k8s
  * (through kubelet), which runs alone in the cluster environment (`--only k8s`; bench/run.ts runs it
- * after the others).
+ * after the others) with the manager's case after it; `--only manager` runs the manager's case alone.
  * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
  * Prints one table, writes bench/results/latest.json and docs/performance.md. Never fails on a
  * timing: a non-zero exit means a case could not run.
