@@ -34,7 +34,7 @@ const suite = (args: string[]) =>
 const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : undefined;
-if (only?.includes('k8s')) {
+if (only?.includes('k8s') || only?.includes('manager')) {
   step('npx', ['tsx', 'harness/cli.ts', 'up', '--k8s']);
   process.exit(suite(argv));
 }

@@ -8,7 +8,7 @@
  * Cases: wake (wake + checkpoint per workload), concurrent, start, memory, steady, density, keeper
  * (the same wake and shim memory with and without the restart-safe keeper); and k8s
  * (through kubelet), which runs alone in the cluster environment (`--only k8s`; bench/run.ts runs it
- * after the others).
+ * after the others) with the manager's case after it; `--only manager` runs the manager's case alone.
  * --quick: 3 runs, wake of nginx and redis, concurrent wake, steady state.
  * Prints one table, writes bench/results/latest.json and docs/performance.md. Never fails on a
  * timing: a non-zero exit means a case could not run.
@@ -41,7 +41,7 @@ interface Args {
   only: Set<string> | undefined;
 }
 
-const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density', 'keeper', 'k8s'];
+const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density', 'keeper', 'k8s', 'manager'];
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
@@ -59,8 +59,11 @@ function parseArgs(argv: string[]): Args {
   const workloads = wAt >= 0 ? (argv[wAt + 1] ?? '').split(',').filter(Boolean) : undefined;
   for (const w of workloads ?? [])
     if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
-  if (only?.has('k8s') && only.size > 1)
-    throw new Error('k8s runs alone, in the cluster environment (--only k8s); kubelet removes CRI-made pods');
+  const cluster = [...(only ?? [])].filter((c) => c === 'k8s' || c === 'manager');
+  if (cluster.length > 0 && cluster.length < (only?.size ?? 0))
+    throw new Error(
+      'k8s and manager run alone, in the cluster environment (--only k8s[,manager]); kubelet removes CRI-made pods',
+    );
   const intoLatest = argv.includes('--into-latest');
   if (intoLatest && !only) throw new Error('--into-latest goes with --only');
   return { quick, intoLatest, cleanup: argv.includes('--cleanup'), runs, only, density, workloads };
@@ -81,7 +84,7 @@ async function main(): Promise<number> {
   const log = (line: string) => console.log(line);
   const results = new Results();
   const startedAt = new Date();
-  if (args.only?.has('k8s')) return k8sOnly(args, results, startedAt, log);
+  if (args.only?.has('k8s') || args.only?.has('manager')) return k8sOnly(args, results, startedAt, log);
   const stale = [...(await removeStale()), ...(await removeStaleRaw())];
   const pods = await BenchPods.connect();
   stale.push(...(await pods.removeStale()).map((n) => `pod ${n}`));
@@ -96,7 +99,7 @@ async function main(): Promise<number> {
   const wants = (c: string) =>
     args.only
       ? args.only.has(c)
-      : c !== 'k8s' && (args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true);
+      : c !== 'k8s' && c !== 'manager' && (args.quick ? ['wake', 'concurrent', 'steady'].includes(c) : true);
   let failed = 0;
   // A case that fails because containerd went away (it is shared; others restart it) is run again
   // once it is back; any other failure is reported and the suite goes on.
@@ -165,13 +168,15 @@ async function k8sOnly(
   await removeStale();
   const client = await createNetns('zpb-client', 0);
   let failed = 0;
-  try {
-    await k8sCase({ client, runs: args.runs, results, log });
-  } catch (err) {
-    failed++;
-    log(`!! k8s could not finish: ${describeError(err)}`);
-    results.failures.push(`k8s: ${describeError(err)}`);
-  }
+  // `--only manager`: the manager's case alone (`--only k8s` runs both, as the full suite does).
+  if (args.only?.has('k8s'))
+    try {
+      await k8sCase({ client, runs: args.runs, results, log });
+    } catch (err) {
+      failed++;
+      log(`!! k8s could not finish: ${describeError(err)}`);
+      results.failures.push(`k8s: ${describeError(err)}`);
+    }
   try {
     await managerCase({ client, runs: args.runs, results, log, pods: args.density });
   } catch (err) {
@@ -184,7 +189,7 @@ async function k8sOnly(
   await writeReports(results, {
     quick: args.quick,
     runs: args.runs,
-    only: ['k8s'],
+    only: [...(args.only ?? ['k8s'])],
     intoLatest: args.intoLatest,
     startedAt,
     finishedAt: new Date(),

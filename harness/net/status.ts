@@ -19,6 +19,10 @@ export interface ScaledStatus {
   lastWakeVia?: 'prepared' | 'runc restore' | 'fresh start';
   lastError?: string;
   freshStarts?: number;
+  /** Connections held now (activator, dumped open), and the wakes clients waited for. */
+  connectionsHeld?: number;
+  clientWakes?: number;
+  wakeLatenciesMs?: number[];
 }
 
 const STATUS_DIR = '/run/zeropod/status';

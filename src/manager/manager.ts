@@ -10,13 +10,15 @@ import { ManagerMetrics } from './metrics.ts';
 import { NodeView, type Effect } from './node-view.ts';
 import type { ManagerOptions } from './options.ts';
 import { StatusDir } from './status-dir.ts';
-import type { FeedMessage } from './status-feed.ts';
+import { readSnapshot, type FeedMessage } from './status-feed.ts';
 import { StatusWriter } from './status-writer.ts';
+import { WakeDeferral } from './wake-deferral.ts';
 
 export class Manager {
   readonly view = new NodeView();
-  readonly metrics = new ManagerMetrics(this.view);
+  readonly metrics = new ManagerMetrics(this.view, () => this.#readTraffic());
   readonly #writer: StatusWriter;
+  readonly #deferral: WakeDeferral;
   readonly #log: Logger;
   readonly #opts: ManagerOptions;
   #dir: StatusDir | undefined;
@@ -26,6 +28,11 @@ export class Manager {
     this.#opts = opts;
     this.#log = log;
     this.#writer = new StatusWriter(api, log.child({ component: 'status-writer' }));
+    this.#deferral = new WakeDeferral((e) => {
+      this.#writer
+        .apply(e)
+        .catch((err: unknown) => this.#log.error('status write failed', { error: describeError(err) }));
+    }, opts.wakeDeferMs);
   }
 
   /** Serves the metrics, then follows the shims. Resolves once the metrics port listens. */
@@ -42,6 +49,7 @@ export class Manager {
 
   #onFeed(m: FeedMessage): void {
     let effects: Effect[] = [];
+    let wake = false;
     switch (m.kind) {
       case 'snapshot':
         this.#log.info('status snapshot', { socket: m.source, containers: m.containers.length });
@@ -64,16 +72,32 @@ export class Manager {
           ...(duration === undefined ? {} : { durationMs: duration }),
         });
         effects = this.view.change(m.source, c);
+        wake = c.to === 'restoring' || c.from === 'restoring';
         break;
       }
       case 'unreachable':
         this.view.unreachable(m.source);
         break;
     }
-    for (const e of effects)
-      this.#writer
-        .apply(e)
-        .catch((err: unknown) => this.#log.error('status write failed', { error: describeError(err) }));
+    this.#deferral.push(effects, wake);
+  }
+
+  /**
+   * At a scrape, each shim's status once more for what changes without a phase change (connections
+   * held while asleep, the clients' wake latencies measured after the wake's event): a pull when
+   * Prometheus pulls, not a poll. A shim that does not answer within a second keeps its last values.
+   */
+  async #readTraffic(): Promise<void> {
+    const sources = new Set([...this.view.containers.values()].map((t) => t.source));
+    await Promise.all(
+      [...sources].map((source) =>
+        readSnapshot(source, AbortSignal.timeout(1000))
+          .then(({ containers }) => this.view.traffic(source, containers))
+          .catch((err: unknown) =>
+            this.#log.debug('status read at scrape failed', { socket: source, error: describeError(err) }),
+          ),
+      ),
+    );
   }
 
   async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -96,6 +120,7 @@ export class Manager {
   /** Stops following and serving (bounded: open scrapes are cut after a second). */
   async close(): Promise<void> {
     this.#dir?.close();
+    this.#deferral.flush();
     this.#writer.close();
     const server = this.#server;
     if (!server) return;

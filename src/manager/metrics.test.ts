@@ -34,6 +34,7 @@ function snapshot(
     restoresMs,
     lastCheckpointAt: 1_700_000_000_000,
     asleepBytes: 4_000_000,
+    traffic: { connectionsHeld: 2, clientWakes: 3, wakeLatenciesMs: [900, 40, 60] },
   };
 }
 
@@ -64,6 +65,45 @@ test("the original's seven metrics with its labels, rebuilt from a snapshot", as
   assert.equal(value(text, `zeropod_last_checkpoint_time{${L}}`), 1.7e18);
   assert.equal(value(text, 'zeropod_containers_scaled_down'), 1);
   assert.equal(value(text, `zeropod_memory_freed_bytes{${L}}`), 4_000_000);
+});
+
+test('wake latency and connections held: from the status read before each scrape', async () => {
+  const view = new NodeView();
+  let reads = 0;
+  const m = new ManagerMetrics(view, () => {
+    reads++;
+    // What a scrape-time read of the shim would bring: one more wake, nothing held any more.
+    if (reads === 2)
+      view.traffic('s', [
+        {
+          ...snapshot({}, [], []),
+          traffic: { connectionsHeld: 0, clientWakes: 4, wakeLatenciesMs: [900, 40, 60, 120] },
+        },
+      ]);
+    return Promise.resolve();
+  });
+  view.snapshot('s', [snapshot({ checkpoints: 1 }, [100], [])]);
+  let text = await m.render();
+  assert.match(text, /# TYPE zeropod_wake_latency_seconds histogram\n/);
+  assert.match(text, /# TYPE zeropod_connections_held gauge\n/);
+  assert.equal(value(text, `zeropod_connections_held{${L}}`), 2);
+  assert.equal(value(text, `zeropod_wake_latency_seconds_count{${L}}`), 3);
+  assert.equal(value(text, `zeropod_wake_latency_seconds_bucket{le="0.05",${L}}`), 1);
+  text = await m.render();
+  assert.equal(value(text, `zeropod_connections_held{${L}}`), 0);
+  assert.equal(value(text, `zeropod_wake_latency_seconds_count{${L}}`), 4);
+  assert.equal(value(text, `zeropod_wake_latency_seconds_bucket{le="0.15",${L}}`), 3);
+  // Another shim's answer about a container it does not own changes nothing.
+  view.traffic('other', [
+    { ...snapshot({}, [], []), traffic: { connectionsHeld: 9, clientWakes: 9, wakeLatenciesMs: [] } },
+  ]);
+  text = await m.render();
+  assert.equal(value(text, `zeropod_connections_held{${L}}`), 0);
+  // The container goes: its series go too.
+  view.snapshot('s', []);
+  text = await m.render();
+  assert.doesNotMatch(text, /zeropod_wake_latency_seconds_count\{/);
+  assert.doesNotMatch(text, /zeropod_connections_held\{/);
 });
 
 test('changes add one observation each; scraping twice observes nothing twice', async () => {

@@ -21,8 +21,12 @@ interface Observed {
   owner: string;
   checkpoints: number;
   restores: number;
+  clientWakes: number;
   labels: Labels;
 }
+
+/** Wake latency buckets (seconds): from a prepared restore's ~30 ms to a held client giving up. */
+const WAKE_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10];
 
 export class ManagerMetrics {
   readonly registry = new Registry();
@@ -85,6 +89,19 @@ export class ManagerMetrics {
     labelNames: LABELS,
     registers: [this.registry],
   });
+  readonly #wakeLatency = new Histogram({
+    name: 'zeropod_wake_latency_seconds',
+    help: 'Wake latency as the client sees it: from the accept of a held connection to the app taking it.',
+    labelNames: LABELS,
+    buckets: WAKE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly #held = new Gauge({
+    name: 'zeropod_connections_held',
+    help: 'Connections held while the container sleeps or wakes: waiting in the activator, or dumped open with their peers waiting.',
+    labelNames: LABELS,
+    registers: [this.registry],
+  });
   readonly #asleep = new Gauge({
     name: 'zeropod_containers_scaled_down',
     help: 'Scaled containers on this node that are checkpointed (asleep) now.',
@@ -96,12 +113,17 @@ export class ManagerMetrics {
     registers: [this.registry],
   });
 
-  constructor(view: NodeView) {
+  readonly #beforeRender: () => Promise<void>;
+
+  /** `beforeRender` refreshes what changes without a phase change (held connections) first. */
+  constructor(view: NodeView, beforeRender: () => Promise<void> = () => Promise.resolve()) {
     this.#view = view;
+    this.#beforeRender = beforeRender;
   }
 
   /** The text exposition, current as of this call. */
   async render(): Promise<string> {
+    await this.#beforeRender();
     this.#refresh();
     return this.registry.metrics();
   }
@@ -119,6 +141,7 @@ export class ManagerMetrics {
       this.#restoreErrors,
       this.#freshStarts,
       this.#freed,
+      this.#held,
     ])
       m.reset();
     let asleep = 0;
@@ -133,6 +156,7 @@ export class ManagerMetrics {
       if (!awake) asleep++;
       this.#running.set(l, awake ? 1 : 0);
       this.#freed.set(l, awake ? 0 : t.asleepBytes);
+      this.#held.set(l, t.traffic.connectionsHeld);
       if (t.lastCheckpointAt !== undefined) this.#lastCheckpointTime.set(l, t.lastCheckpointAt * 1e6);
       if (t.lastRestoreAt !== undefined) this.#lastRestoreTime.set(l, t.lastRestoreAt * 1e6);
       this.#checkpointErrors.inc(l, t.counts.failedCheckpoints);
@@ -144,6 +168,7 @@ export class ManagerMetrics {
       if (!live.has(key)) {
         this.#checkpointDuration.remove(o.labels);
         this.#restoreDuration.remove(o.labels);
+        this.#wakeLatency.remove(o.labels);
         this.#observed.delete(key);
       }
     this.#asleep.set(asleep);
@@ -153,21 +178,30 @@ export class ManagerMetrics {
   /** Observes what the histograms miss: the newest durations beyond what they already hold. */
   #histograms(key: string, l: Labels, t: Tracked): void {
     let o = this.#observed.get(key);
-    if (!o || o.owner !== t.id || o.checkpoints > t.counts.checkpoints || o.restores > t.counts.restores) {
+    if (
+      !o ||
+      o.owner !== t.id ||
+      o.checkpoints > t.counts.checkpoints ||
+      o.restores > t.counts.restores ||
+      o.clientWakes > t.traffic.clientWakes
+    ) {
       // New series, another container under the same name, or the shim's counts started over.
-      this.#checkpointDuration.remove(l);
-      this.#restoreDuration.remove(l);
-      this.#checkpointDuration.zero(l);
-      this.#restoreDuration.zero(l);
-      o = { owner: t.id, checkpoints: 0, restores: 0, labels: l };
+      for (const h of [this.#checkpointDuration, this.#restoreDuration, this.#wakeLatency]) {
+        h.remove(l);
+        h.zero(l);
+      }
+      o = { owner: t.id, checkpoints: 0, restores: 0, clientWakes: 0, labels: l };
       this.#observed.set(key, o);
     }
     for (const v of newest(t.checkpointsMs, t.counts.checkpoints - o.checkpoints))
       this.#checkpointDuration.observe(l, v / 1000);
     for (const v of newest(t.restoresMs, t.counts.restores - o.restores))
       this.#restoreDuration.observe(l, v / 1000);
+    for (const v of newest(t.traffic.wakeLatenciesMs, t.traffic.clientWakes - o.clientWakes))
+      this.#wakeLatency.observe(l, v / 1000);
     o.checkpoints = t.counts.checkpoints;
     o.restores = t.counts.restores;
+    o.clientWakes = t.traffic.clientWakes;
   }
 }
 

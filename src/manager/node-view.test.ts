@@ -105,6 +105,7 @@ test('a snapshot replaces what its shim said before and asks for the labels to b
     checkpointsMs: [1, 2, 3],
     restoresMs: [4, 5],
     asleepBytes: 0,
+    traffic: { connectionsHeld: 0, clientWakes: 0, wakeLatenciesMs: [] },
   });
   const effects = v.snapshot('s', [snap('a', 'scaled-down'), snap('b', 'running'), snap('c', 'starting')]);
   assert.deepEqual(

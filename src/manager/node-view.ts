@@ -75,6 +75,7 @@ export class NodeView {
         checkpointsMs: [...s.checkpointsMs],
         restoresMs: [...s.restoresMs],
         asleepBytes: s.asleepBytes,
+        traffic: s.traffic,
       };
       if (s.lastCheckpointAt !== undefined) t.lastCheckpointAt = s.lastCheckpointAt;
       if (s.lastRestoreAt !== undefined) t.lastRestoreAt = s.lastRestoreAt;
@@ -95,6 +96,17 @@ export class NodeView {
   unreachable(source: string, keepIds: ReadonlySet<string> = new Set()): void {
     for (const [id, t] of this.#containers)
       if (t.source === source && !keepIds.has(id)) this.#containers.delete(id);
+  }
+
+  /**
+   * A fresh read of the shim's status (at a scrape): only what clients see is taken from it (held
+   * connections change without a phase change); phases keep coming from the event stream.
+   */
+  traffic(source: string, list: readonly ContainerSnapshot[]): void {
+    for (const s of list) {
+      const t = this.#containers.get(s.id);
+      if (t && t.source === source) t.traffic = s.traffic;
+    }
   }
 
   change(source: string, c: PhaseChangeLine): Effect[] {
@@ -123,6 +135,7 @@ export class NodeView {
       checkpointsMs: [],
       restoresMs: [],
       asleepBytes: 0,
+      traffic: { connectionsHeld: 0, clientWakes: 0, wakeLatenciesMs: [] },
     };
     const prev = before?.counts;
     t.phase = c.to;

@@ -10,7 +10,13 @@ test('options: defaults, and each bad value named with the form it needs', () =>
     metricsHost: '0.0.0.0',
     metricsPort: 8080,
     logLevel: 'info',
+    wakeDeferMs: 300,
   });
+  assert.equal(managerOptions({ NODE_NAME: 'n1', ZEROPOD_WAKE_DEFER_MS: '0' }).wakeDeferMs, 0);
+  assert.throws(
+    () => managerOptions({ NODE_NAME: 'n', ZEROPOD_WAKE_DEFER_MS: '1000' }),
+    /ZEROPOD_WAKE_DEFER_MS must be milliseconds from 0 to 700/,
+  );
   assert.equal(
     managerOptions({ NODE_NAME: 'n1', ZEROPOD_METRICS_ADDR: '127.0.0.1:9100' }).metricsHost,
     '127.0.0.1',

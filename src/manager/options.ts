@@ -1,5 +1,6 @@
 /** The manager's options, from its environment, checked once: code past here sees typed values. */
 import { invalidArgument } from '../base/index.ts';
+import { WAKE_DEFER_MS } from './wake-deferral.ts';
 
 export interface ManagerOptions {
   /** Where the shims' status sockets are (the node's /run/zeropod/status, a hostPath in the pod). */
@@ -9,6 +10,8 @@ export interface ManagerOptions {
   metricsHost: string;
   metricsPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** How long the reaction to a wake waits (wake-deferral.ts); 0 reacts at once. */
+  wakeDeferMs: number;
 }
 
 export const DEFAULTS = {
@@ -35,5 +38,19 @@ export function managerOptions(env: Readonly<Record<string, string | undefined>>
     throw invalidArgument('ZEROPOD_LOG_LEVEL must be debug, info, warn or error', {
       details: { value: level },
     });
-  return { statusDir, nodeName, metricsHost: m[1] || '0.0.0.0', metricsPort: port, logLevel: level };
+  const defer = env['ZEROPOD_WAKE_DEFER_MS'] || String(WAKE_DEFER_MS);
+  const wakeDeferMs = Number(defer);
+  // Labels must still follow within a second of the phase change.
+  if (!/^\d+$/.test(defer) || wakeDeferMs > 700)
+    throw invalidArgument('ZEROPOD_WAKE_DEFER_MS must be milliseconds from 0 to 700', {
+      details: { value: defer },
+    });
+  return {
+    statusDir,
+    nodeName,
+    metricsHost: m[1] || '0.0.0.0',
+    metricsPort: port,
+    logLevel: level,
+    wakeDeferMs,
+  };
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StateMachine, silentLogger } from '../base/index.ts';
+import { ClientWakes } from '../shim/scale/client-wakes.ts';
 import { StatusServer } from '../shim/scale/status-server.ts';
 import type { ScaledContainer, ScalePhase } from '../shim/scale/scaled-container.ts';
 import { StatusFeed, type FeedMessage } from './status-feed.ts';
@@ -36,6 +37,8 @@ function fakeContainer() {
     state: new StateMachine<ScalePhase>('starting', table, silentLogger),
     ports: [80],
     config: { scaledownMs: 1000 },
+    clientWakes: new ClientWakes(),
+    record: () => ({ heldConnections: 0 }),
     stats: {
       checkpoints: 0,
       restores: 0,

@@ -91,7 +91,7 @@ export class StatusFeed {
 }
 
 /** GET /status: the containers and the sequence number they are current at. */
-function readSnapshot(
+export function readSnapshot(
   socketPath: string,
   signal: AbortSignal,
 ): Promise<{ seq: number; containers: ContainerSnapshot[] }> {

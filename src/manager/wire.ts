@@ -45,6 +45,17 @@ export interface ContainerSnapshot {
   lastRestoreAt?: number;
   /** Bytes of memory pages in the checkpoint while asleep (0 awake). */
   asleepBytes: number;
+  traffic: ClientTraffic;
+}
+
+/** What clients see (fields a shim from before them does not send: zeros). */
+export interface ClientTraffic {
+  /** Connections held now: by the activator, and dumped ones whose peers wait for the wake. */
+  connectionsHeld: number;
+  /** Connections that reached the app after a wake; `wakeLatenciesMs` holds the newest of them. */
+  clientWakes: number;
+  /** Accept -> app reached, per held connection (the newest 1,000). */
+  wakeLatenciesMs: number[];
 }
 
 /** One line of GET /events. */
@@ -140,6 +151,11 @@ export function parseSnapshot(body: unknown): ContainerSnapshot[] {
       checkpointsMs: nums(o, 'checkpointsMs', at),
       restoresMs: nums(o, 'restoresMs', at),
       asleepBytes: num(o, 'asleepBytes', at, 0),
+      traffic: {
+        connectionsHeld: num(o, 'connectionsHeld', at, 0),
+        clientWakes: num(o, 'clientWakes', at, 0),
+        wakeLatenciesMs: nums(o, 'wakeLatenciesMs', at),
+      },
     };
     const lc = optNum(o, 'lastCheckpointAt', at);
     const lr = optNum(o, 'lastRestoreAt', at);

@@ -6,8 +6,11 @@ export {
   type HeldConnection,
   createRuleset,
   parseCounter,
+  parseCounters,
   redirectOff,
   redirectOn,
   tableName,
   type ContainerRules,
 } from './rules.ts';
+export { KubeletCounter, removeKubeletTable } from './kubelet-counter.ts';
+export { kubeletRuleset, kubeletTableName, type KubeletRules } from './kubelet-rules.ts';

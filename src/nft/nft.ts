@@ -8,6 +8,7 @@ import {
   deleteRuleset,
   holdConnections,
   parseCounter,
+  parseCounters,
   redirectOff,
   redirectOn,
   releaseConnections,
@@ -16,7 +17,7 @@ import {
   type HeldConnection,
 } from './rules.ts';
 
-function run(netnsPath: string, args: string[], input?: string): Promise<string> {
+export function run(netnsPath: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile('nsenter', [`--net=${netnsPath}`, '--', 'nft', ...args], (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
@@ -67,6 +68,17 @@ export class NftTable {
     return parseCounter(
       await run(this.netnsPath, ['-j', 'list', 'counter', 'inet', this.rules.table, 'activity']),
     );
+  }
+
+  /**
+   * Both counters from one read: `activity` (clients that always count) and `node` (packets from
+   * the node's addresses, kubelet's among them).
+   */
+  async counters(): Promise<{ activity: number; node: number }> {
+    const all = parseCounters(
+      await run(this.netnsPath, ['-j', 'list', 'counters', 'table', 'inet', this.rules.table]),
+    );
+    return { activity: all.get('activity') ?? 0, node: all.get('node') ?? 0 };
   }
 
   async remove(): Promise<void> {

@@ -3,9 +3,14 @@
  * ruleset text). One table per container:
  *
  *   table inet zp_<id>
- *     set quiet4/quiet6   addresses whose traffic is not activity (this node: kubelet probes;
- *                         the pod's own addresses and loopback unless localhost traffic counts)
- *     counter activity    packets to the container's ports from anyone else
+ *     set quiet4/quiet6   addresses whose traffic is never activity (loopback: sidecars in the
+ *                         pod, unless localhost traffic counts)
+ *     set node4/node6     this node's addresses: kubelet's probes come from there, and so do
+ *                         hostNetwork clients and connections source-NATed to the node
+ *     counter activity    packets to the container's ports from anyone else (neither set)
+ *     counter node        packets from the node's addresses to the container's ports and to the
+ *                         activator's (redirected while asleep): node traffic minus kubelet's
+ *                         (counted in the host's namespace, kubelet-rules.ts) is activity
  *     chain input         (filter, input hook)  counts activity
  *     set asleep          the app ports whose new connections go to the activator; empty
  *                         while the app runs
@@ -26,6 +31,8 @@ export interface ContainerRules {
   ports: readonly number[];
   quiet4: readonly string[];
   quiet6: readonly string[];
+  node4: readonly string[];
+  node6: readonly string[];
 }
 
 /** Mark the activator puts on its own sockets so the output redirect leaves them alone. */
@@ -39,6 +46,7 @@ const set = (items: readonly string[]) => (items.length > 0 ? `elements = { ${it
 
 export function createRuleset(r: ContainerRules, activatorPorts: readonly number[] = []): string {
   const ports = `{ ${r.ports.join(', ')} }`;
+  const nodePorts = `{ ${[...r.ports, ...activatorPorts].join(', ')} }`;
   const redirects = (extra: string) =>
     r.ports
       .map((p, i) =>
@@ -51,14 +59,19 @@ export function createRuleset(r: ContainerRules, activatorPorts: readonly number
   return `table inet ${r.table} {
   set quiet4 { type ipv4_addr; flags interval; auto-merge; ${set(r.quiet4)} }
   set quiet6 { type ipv6_addr; flags interval; auto-merge; ${set(r.quiet6)} }
+  set node4 { type ipv4_addr; flags interval; auto-merge; ${set(r.node4)} }
+  set node6 { type ipv6_addr; flags interval; auto-merge; ${set(r.node6)} }
   set asleep { type inet_service; }
   set held4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; }
   set held6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }
   counter activity { }
+  counter node { }
   chain input {
     type filter hook input priority filter; policy accept;
-    tcp dport ${ports} ip saddr != @quiet4 counter name activity
-    tcp dport ${ports} ip6 saddr != @quiet6 counter name activity
+    tcp dport ${nodePorts} ip saddr @node4 counter name node
+    tcp dport ${nodePorts} ip6 saddr @node6 counter name node
+    tcp dport ${ports} ip saddr != @quiet4 ip saddr != @node4 counter name activity
+    tcp dport ${ports} ip6 saddr != @quiet6 ip6 saddr != @node6 counter name activity
   }
   chain wake {
     type nat hook prerouting priority dstnat; policy accept;
@@ -129,6 +142,16 @@ export function releaseConnections(table: string): string {
     `flush chain inet ${table} hold\ndelete chain inet ${table} hold\n` +
     `flush set inet ${table} held4\nflush set inet ${table} held6\n`
   );
+}
+
+/** Parses `nft -j list counters table ...` output: packets per counter name. */
+export function parseCounters(json: string): Map<string, number> {
+  const doc = JSON.parse(json) as { nftables?: { counter?: { name?: string; packets?: number } }[] };
+  const out = new Map<string, number>();
+  for (const item of doc.nftables ?? [])
+    if (item.counter?.name !== undefined && item.counter.packets !== undefined)
+      out.set(item.counter.name, item.counter.packets);
+  return out;
 }
 
 /** Parses `nft -j list counter ...` output into the packet count. */

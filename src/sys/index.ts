@@ -51,3 +51,11 @@ export {
 export { resolveExecutable } from './executable.ts';
 export { isUnder, cmdlineNames, mountPointsUnder, processesNaming } from './proc-leftovers.ts';
 export { parseSysvShm, isOrphaned, removeOrphanedShm, type SysvShmSegment } from './sysv-shm.ts';
+export {
+  findKubeletCgroup,
+  isKubelet,
+  unifiedPathOf,
+  cgroup2MountOf,
+  nftCgroupOf,
+  type KubeletCgroup,
+} from './kubelet-cgroup.ts';

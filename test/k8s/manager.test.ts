@@ -20,6 +20,7 @@ import {
   kubeconfigHere,
   kubeJson,
 } from '../../harness/k8s/index.ts';
+import { dialInNetns } from '../../src/netns/index.ts';
 import { KubeFixture } from './fixture.ts';
 
 const f = new KubeFixture('zp-manager');
@@ -353,4 +354,52 @@ test('a Guaranteed pod cannot lower its requests (its QoS class would change): a
   const now = await requestsOf(name);
   assert.deepEqual([now.cpu, now.memory], ['100m', '64Mi']);
   assert.equal(now.annotations['zeropod.ctrox.dev/cpu-requests'], undefined, 'no originals left behind');
+});
+
+test('connections held while asleep and the wake latency clients saw, as the shim counts them', async () => {
+  const pod = await f.pod('nginx');
+  const name = pod.metadata.name;
+  const id = containerIdOf(pod, 'nginx');
+  // Awake first (the tests before leave it asleep): a request wakes it.
+  assert.equal((await httpGetFrom(f.client, pod.status.podIP!, 80, '/', 20_000)).status, 200);
+  await waitForPhase(id, 'running', 30_000);
+  // An idle keep-alive client: its connection is dumped open and held while nginx sleeps.
+  const idle = await dialInNetns(
+    f.client.netnsPath,
+    { host: pod.status.podIP!, port: 80 },
+    AbortSignal.timeout(10_000),
+  );
+  idle.on('error', () => undefined);
+  try {
+    await nextPhaseChange(id, 'scaled-down', 60_000);
+    const shim = async () => (await scaledStatus(id))!;
+    assert.equal((await shim()).connectionsHeld, 1, 'the shim holds the idle connection');
+    await metricMatches(
+      'zeropod_connections_held',
+      name,
+      'nginx',
+      async () => (await shim()).connectionsHeld ?? -1,
+    );
+    const before = (await shim()).clientWakes ?? 0;
+    const woke = nextPhaseChange(id, 'running', 30_000);
+    assert.equal((await httpGetFrom(f.client, pod.status.podIP!, 80, '/', 20_000)).status, 200);
+    await woke;
+    assert.equal((await shim()).clientWakes, before + 1, 'one more client waited for a wake');
+    await metricMatches(
+      'zeropod_wake_latency_seconds_count',
+      name,
+      'nginx',
+      async () => (await shim()).clientWakes ?? -1,
+    );
+    assert.ok((await metric('zeropod_wake_latency_seconds_sum', name, 'nginx'))! > 0, 'latencies observed');
+    await metricMatches(
+      'zeropod_connections_held',
+      name,
+      'nginx',
+      async () => (await shim()).connectionsHeld ?? -1,
+    );
+    assert.equal(await metric('zeropod_connections_held', name, 'nginx'), 0, 'awake: nothing held');
+  } finally {
+    idle.destroy();
+  }
 });

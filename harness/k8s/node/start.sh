@@ -71,7 +71,20 @@ done
 sed -e "s|@PKI@|$K8S_PKI|g" -e "s|@CLUSTER_DNS@|$CLUSTER_DNS|g" -e "s|@CGROUP_ROOT@|$CGROUP_ROOT|g" \
   "$here/kubelet.yaml" >"$conf/kubelet.yaml"
 : >"$conf/resolv.conf"
-launch kubelet kubelet --config "$conf/kubelet.yaml" --kubeconfig "$K8S_PKI/kubelet.kubeconfig" \
+# kubelet in a cgroup of its own in the cgroup v2 hierarchy (the unified one of this hybrid host), as
+# systemd puts kubelet.service on a real node: the shim tells kubelet's probes from other traffic of
+# the node by that cgroup (docs/scale-to-zero.md). Joined before exec, so every socket kubelet makes
+# is created there.
+unified=
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then unified=/sys/fs/cgroup
+elif [ -e /sys/fs/cgroup/unified/cgroup.procs ]; then unified=/sys/fs/cgroup/unified; fi
+in_cgroup=()
+if [ -n "$unified" ]; then
+  kubelet_cg="$unified${CGROUP_ROOT}/kubelet.service"
+  mkdir -p "$kubelet_cg"
+  in_cgroup=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$kubelet_cg")
+fi
+launch kubelet "${in_cgroup[@]}" kubelet --config "$conf/kubelet.yaml" --kubeconfig "$K8S_PKI/kubelet.kubeconfig" \
   --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" \
   ${NODE_LABELS:+--node-labels "$NODE_LABELS"}
 

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DisposableStack2, describeError, type Logger } from '../../base/index.ts';
 import { dialInNetns, listenInNetns } from '../../netns/index.ts';
 import { ACTIVATOR_MARK } from '../../nft/index.ts';
+import type { ClientWakes } from './client-wakes.ts';
 import { classify, PROBE_RESPONSE } from './probe.ts';
 
 export interface ActivatorOptions {
@@ -29,6 +30,8 @@ export interface ActivatorOptions {
    * hands a new one to the keeper.
    */
   listeners?: { inherited(appPort: number): number | undefined; keep(appPort: number, fd: number): void };
+  /** Where each held connection's accept -> app reached time and the connections held now go. */
+  wakes?: ClientWakes;
 }
 
 const PROBE_WAIT_MS = 300;
@@ -82,6 +85,7 @@ export class Activator {
 
   async #handle(client: net.Socket, appPort: number): Promise<void> {
     const o = this.#o;
+    const acceptedAt = performance.now(); // the client's wait starts here, probe sniffing included
     this.#track(client);
     client.pause();
     client.on('error', (err) => o.log.debug('activator client error', { error: err }));
@@ -98,19 +102,20 @@ export class Activator {
       }
     }
     this.accepted++;
-    const started = performance.now();
+    const unhold = o.wakes?.hold();
     try {
       await o.wake();
       const app = this.#track(await this.#dial(appPort));
-      o.log.debug('proxying a held connection', {
-        remote,
-        appPort,
-        heldMs: Math.round(performance.now() - started),
-      });
+      const heldMs = performance.now() - acceptedAt;
+      unhold?.();
+      o.wakes?.reached(heldMs);
+      o.log.debug('proxying a held connection', { remote, appPort, heldMs: Math.round(heldMs) });
       this.#pipe(client, app, buffered);
     } catch (err) {
       o.log.warn('held connection could not reach the app', { remote, appPort, error: describeError(err) });
       client.destroy();
+    } finally {
+      unhold?.();
     }
   }
 

@@ -2,14 +2,14 @@
  * What `containerd-shim-zeropod-v2 delete` removes for one task after its daemon died (containerd's
  * cleanup after a real task death): the restore helpers (the prepared restore's waiter, CRIU, the
  * lazy-pages daemon), the mounts in its work directory, the work directory, its checkpoint image,
- * and its nft table in the pod's network namespace. Nothing of another task: everything is found
+ * its nft table in the pod's network namespace and its kubelet-counting table in the node's. Nothing of another task: everything is found
  * by this task's own paths and table name.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError, invalidArgument, quoteValue } from '../../base/index.ts';
-import { removeTable, tableName } from '../../nft/index.ts';
+import { kubeletTableName, removeKubeletTable, removeTable, tableName } from '../../nft/index.ts';
 import { LINUX, mountPointsUnder, processesNaming, umount2 } from '../../sys/index.ts';
 import type { OciSpec } from '../container.ts';
 import type { ShimFlags } from '../flags.ts';
@@ -55,6 +55,8 @@ export async function removeLeftovers(l: Leftovers, warn: (message: string) => v
       if (!existsSync(netns)) return;
       await removeTable(netns, tableName(l.id));
     });
+    // Its kubelet counter is in this (the node's) namespace, where `delete` runs as the daemon did.
+    await attempt('remove kubelet nft table', () => removeKubeletTable(kubeletTableName(l.id)));
   }
 }
 

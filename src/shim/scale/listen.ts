@@ -5,10 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedPrecondition } from '../../base/index.ts';
-import { tableName } from '../../nft/index.ts';
 import type { ScaleContext } from './context.ts';
 import type { Net } from './phase.ts';
 import type { ScaleDeps } from './scale-types.ts';
+import type { ClientWakes } from './client-wakes.ts';
 
 /** The app's ports: waits for it to listen (backoff from 50 ms, for up to a minute). */
 export async function discoverPorts(
@@ -38,14 +38,9 @@ export async function listen(
   ctx: ScaleContext,
   ports: readonly number[],
   wake: () => Promise<void>,
+  wakes: ClientWakes,
 ): Promise<Net> {
   const { deps, tools, config } = ctx;
-  const v4 = [...deps.nodeAddresses].filter((a) => !a.includes(':'));
-  const v6 = [...deps.nodeAddresses].filter((a) => a.includes(':'));
-  if (!config.countLocalhost) {
-    v4.push('127.0.0.0/8');
-    v6.push('::1');
-  }
   const activator = await tools.listen({
     netnsPath: deps.netnsPath,
     appPorts: ports,
@@ -56,13 +51,16 @@ export async function listen(
     proxyTimeoutMs: config.proxyTimeoutMs,
     log: ctx.log,
     wake,
+    wakes,
     ...(deps.fds ? { listeners: listenerStore(ctx.container.id, deps.fds) } : {}),
   });
-  const nft = tools.table(deps.netnsPath, {
-    table: tableName(ctx.container.id),
-    ports: [...ports],
-    quiet4: v4,
-    quiet6: v6,
+  const nft = tools.table({
+    containerId: ctx.container.id,
+    netnsPath: deps.netnsPath,
+    ports,
+    nodeAddresses: deps.nodeAddresses,
+    countLocalhost: config.countLocalhost,
+    log: ctx.log,
   });
   try {
     await nft.install(activator.ports);

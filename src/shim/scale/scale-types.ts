@@ -8,6 +8,7 @@ import type { LazyPagesDaemon } from '../../criu/index.ts';
 import type { HeldConnection } from '../../nft/index.ts';
 import type { TcpConnection } from '../../sys/index.ts';
 import type { ActivatorOptions } from './activator.ts';
+import type { TrafficOptions } from './traffic.ts';
 import type { TmpfsCopy } from './tmpfs-copies.ts';
 
 export type ScalePhase = 'starting' | 'running' | 'checkpointing' | 'scaled-down' | 'restoring' | 'stopped';
@@ -110,10 +111,8 @@ export interface WakePreparation {
  */
 export interface ScaleTools {
   now(): number;
-  table(
-    netnsPath: string,
-    rules: { table: string; ports: number[]; quiet4: string[]; quiet6: string[] },
-  ): RedirectTable;
+  /** The container's table (traffic.ts), installed by its `install`. */
+  table(o: TrafficOptions): RedirectTable;
   listen(o: ActivatorOptions): Promise<Listener>;
   wakePreparation(o: { workPath: string; log: Logger; warnOnce: (message: string) => void }): WakePreparation;
   dirtyTracking(): Promise<boolean>;

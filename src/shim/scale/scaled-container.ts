@@ -30,6 +30,7 @@ import { dumpPhases, stopApp } from './stop-app.ts';
 import { bringAppBack, countWake, reportWakeFailure, settleAfterWake } from './wake.ts';
 import { adoptAsleep, disposeScaled, recordOf } from './lifecycle.ts';
 import { activatorKey, discoverPorts, listen } from './listen.ts';
+import { ClientWakes } from './client-wakes.ts';
 import type { ScaleRecord } from '../records/index.ts';
 import { DEFAULT_TIMEOUTS, newStats, transitions, type ScaleDeps, type ScalePhase } from './scale-types.ts';
 import type { ScaleStats, ScaleTimeouts } from './scale-types.ts';
@@ -44,6 +45,8 @@ export class ScaledContainer {
   readonly state: StateMachine<ScalePhase>;
   readonly stats: ScaleStats = newStats();
   ports: number[] = [];
+  /** Held connections and the wakes as clients saw them (the status API reports them). */
+  readonly clientWakes = new ClientWakes();
   readonly #ctx: ScaleContext;
   readonly #log: Logger;
   readonly #timeouts: ScaleTimeouts;
@@ -95,7 +98,7 @@ export class ScaledContainer {
   }
 
   #listen(): Promise<Net> {
-    return listen(this.#ctx, this.ports, () => this.requestWake());
+    return listen(this.#ctx, this.ports, () => this.requestWake(), this.clientWakes);
   }
 
   #running(net: Net, failures: number, settling: Promise<void>): Phase {

@@ -40,6 +40,24 @@ function keep(list: number[], value: number | undefined): void {
   if (list.length > MAX_DURATIONS) list.splice(0, list.length - MAX_DURATIONS);
 }
 
+/**
+ * What clients see (additive fields, read by the manager at each scrape): connections held now (by
+ * the activator, and the dumped connections whose peers wait while the app sleeps), the wakes
+ * clients waited for and the newest accept -> app reached latencies.
+ */
+function trafficOf(s: ScaledContainer): {
+  connectionsHeld: number;
+  clientWakes: number;
+  wakeLatenciesMs: number[];
+} {
+  const dumped = s.state.is('scaled-down', 'restoring') ? s.record().heldConnections : 0;
+  return {
+    connectionsHeld: s.clientWakes.holding + dumped,
+    clientWakes: s.clientWakes.count,
+    wakeLatenciesMs: s.clientWakes.latenciesMs,
+  };
+}
+
 export class StatusServer {
   readonly #socket: string;
   readonly #list: () => ScaledContainer[];
@@ -115,6 +133,7 @@ export class StatusServer {
         scaledownMs: s.config.scaledownMs,
         ...s.stats,
         ...this.#history.get(s),
+        ...trafficOf(s),
       }));
       // The array stays the body (existing readers); the sequence number rides in a header.
       res

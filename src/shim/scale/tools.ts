@@ -1,6 +1,5 @@
 /** The real process boundaries of the scale logic (scale-types.ts names them; tests inject fakes). */
 import { criuSupportsDirtyTracking, startLazyPages } from '../../criu/index.ts';
-import { NftTable } from '../../nft/index.ts';
 import { connectedTcpSockets } from '../../sys/index.ts';
 import { reclaimMemory, setFrozen } from '../cgroup-control.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
@@ -9,11 +8,12 @@ import { Activator } from './activator.ts';
 import { NextWake } from './next-wake.ts';
 import { containerPids, listeningPortsOf, pagesBytes, untilReaped } from './processes-and-images.ts';
 import type { ScaleTools } from './scale-types.ts';
+import { TrafficTable } from './traffic.ts';
 
 export function systemTools(c: Container): ScaleTools {
   return {
     now: () => performance.now(),
-    table: (netnsPath, rules) => new NftTable(netnsPath, rules),
+    table: (o) => new TrafficTable(o),
     listen: (o) => Activator.start(o),
     wakePreparation: (o) => new NextWake(c, o.workPath, o.log, o.warnOnce),
     dirtyTracking: () => criuSupportsDirtyTracking(),
