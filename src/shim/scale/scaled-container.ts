@@ -146,7 +146,7 @@ export class ScaledContainer {
     const p = this.#phase;
     if (p.kind !== 'running') return;
     // The last wake's chores first: its image gone, its redirect off (a lazy daemon: bounded).
-    await Promise.race([p.settling, sleep(10_000)]);
+    await Promise.race([p.settling, sleep(10_000, undefined, { ref: false })]);
     if (this.#phase !== p) return;
     const { tools, stats, log } = this.#ctx;
     const abort = new AbortController();
