@@ -154,7 +154,6 @@ export class ScaledContainer {
       kind: 'checkpointing',
       net: p.net,
       abort,
-      idle: p.idle,
       failures: p.failures,
       dump: newDump(tools.now()),
     };
