@@ -52,8 +52,7 @@ export interface Checkpointing {
   net: Net;
   /** Aborted by kill, delete, detach or the checkpoint's timeout: the runc/CRIU child is killed. */
   abort: AbortController;
-  /** From the running phase, for the rollback. */
-  idle: IdleTracker;
+  /** Failed checkpoints in a row before this one (the rollback counts this one if it failed). */
   failures: number;
   dump: DumpProgress;
 }

@@ -53,6 +53,9 @@ export function makeWorld(
 ): World {
   const root = mkdtempSync(path.join(tmpdir(), 'zp-scale-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
+  // The scale logic's timers are unref'd (they must not hold a daemon open): this holds the test's loop.
+  const alive = setInterval(() => undefined, 1000);
+  t.after(() => clearInterval(alive));
   const w = {
     calls: [] as string[],
     clock: { t: 0 },

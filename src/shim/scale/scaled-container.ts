@@ -149,7 +149,7 @@ export class ScaledContainer {
     const p = this.#phase;
     if (p.kind !== 'running') return;
     // The last wake's chores first: its image gone, its redirect off (a lazy daemon: bounded).
-    await Promise.race([p.settling, sleep(10_000)]);
+    await Promise.race([p.settling, sleep(10_000, undefined, { ref: false })]);
     if (this.#phase !== p) return;
     const { tools, stats, log } = this.#ctx;
     const abort = new AbortController();
@@ -157,7 +157,6 @@ export class ScaledContainer {
       kind: 'checkpointing',
       net: p.net,
       abort,
-      idle: p.idle,
       failures: p.failures,
       dump: newDump(tools.now()),
     };
