@@ -139,7 +139,7 @@ async function main(): Promise<number> {
     if (wants('memory')) await step('memory', () => memoryCase(ctx));
     if (wants('steady')) await step('steady', () => steadyCase(ctx));
     if (wants('density')) await step('density', () => densityCase(ctx, args.density));
-    if (wants('keeper')) await step('keeper', () => keeperCase(ctx, args.workloads ?? ['nginx', 'redis']));
+    if (wants('keeper')) await step('keeper', () => keeperCase(ctx, args.workloads ?? ['nginx']));
   } finally {
     await pods.removeAll().catch((err: unknown) => log(`!! pod cleanup: ${describeError(err)}`));
     pods.close();

@@ -3,13 +3,13 @@
  * default: a keeper process owns containerd's connections and the apps' fds, the daemon runs as its
  * worker) and without it (ZEROPOD_SHIM_KEEPER=0 in containerd's environment: the daemon serves alone,
  * as before the keeper existed), in one run. containerd passes its environment to the shim's
- * `start`, which starts the daemon; so each mode restarts containerd (harness/env/containerd-ctl.sh)
- * with or without the variable once no zeropod pod is left and the last daemon has exited. The
+ * `start`, which starts the daemon; so for each mode, with no task left on the node, the daemon is
+ * ended and containerd restarted (harness/env/containerd-ctl.sh) with or without the variable. The
  * default (with the keeper) is restored at the end.
  *
- * Per mode: the wake case's cycles (wake.ts `ours`) for each workload, then 10 nginx pods running
- * (scaledown 1h) and the summed PSS of every process of the shim binary (keeper + worker, or the
- * daemon alone), ten samples.
+ * Per mode: the wake case's cycles (wake.ts `ours`) for each workload, in up to four rounds that
+ * alternate the modes, then (last round) 10 nginx pods running (scaledown 1h) and the summed PSS of
+ * every process of the shim binary (keeper + worker, or the daemon alone), ten samples.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -39,19 +39,35 @@ function readPid(file: string): number | undefined {
   }
 }
 
-/** containerd restarted with (keeper) or without (alone) the keeper for the next shim it starts. */
-async function useMode(ctx: Ctx, mode: Mode): Promise<void> {
-  // The node-wide daemon exits once containerd has shut its last task down; the next pod starts a
-  // new one from containerd's environment.
-  const deadline = performance.now() + 60_000;
+/**
+ * Ends the node-wide daemon, which by design stays for the next pod (src/shim/serve.ts), once no
+ * task is left: SIGINT to a keeper ends it and its worker; SIGTERM to a daemon running alone.
+ */
+async function endShim(): Promise<void> {
+  const tasks = spawnSync('ctr', ['-n', 'k8s.io', 'tasks', 'ls', '-q'], { encoding: 'utf8' });
+  if (tasks.status !== 0) throw new Error(`ctr tasks ls failed: ${tasks.stderr}`);
+  const left = tasks.stdout.split('\n').filter(Boolean);
+  if (left.length > 0)
+    throw new Error(
+      `the keeper case needs a node without tasks; ${left.length} left (${left[0]?.slice(0, 12)}...)`,
+    );
+  const keeper = readPid(`${MARKER}.pid`);
+  const worker = readPid(`${MARKER}.worker.pid`);
+  const running = shimProcesses(SHIMS.zeropod);
+  if (keeper !== undefined && worker !== undefined && running.includes(keeper) && running.includes(worker))
+    process.kill(keeper, 'SIGINT');
+  else for (const pid of running) process.kill(pid, 'SIGTERM');
+  const deadline = performance.now() + 30_000;
   while (shimProcesses(SHIMS.zeropod).length > 0) {
     if (performance.now() > deadline)
-      throw new Error(
-        `the zeropod shim still runs (pids ${shimProcesses(SHIMS.zeropod).join(', ')}) with no bench pod left: ` +
-          'another pod on the node keeps it; the keeper case needs the node to itself',
-      );
-    await sleep(200);
+      throw new Error(`the zeropod shim did not end (pids ${shimProcesses(SHIMS.zeropod).join(', ')})`);
+    await sleep(100);
   }
+}
+
+/** containerd restarted with (keeper) or without (alone) the keeper for the next shim it starts. */
+async function useMode(ctx: Ctx, mode: Mode): Promise<void> {
+  await endShim();
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (mode === 'alone') env['ZEROPOD_SHIM_KEEPER'] = '0';
   else delete env['ZEROPOD_SHIM_KEEPER'];
@@ -100,27 +116,35 @@ async function memory(ctx: Ctx, mode: Mode): Promise<{ pss: number[]; parts: Rec
   }
 }
 
-export async function keeperCase(ctx: Ctx, workloads: readonly string[] = ['nginx', 'redis']): Promise<void> {
+export async function keeperCase(ctx: Ctx, workloads: readonly string[] = ['nginx']): Promise<void> {
   ctx.log(
     `keeper: wake (${workloads.join(', ')}) and shim memory with ${MEMORY_PODS} nginx pods, with and without the keeper`,
   );
   const wake: Record<Mode, Record<string, number[]>> = { keeper: {}, alone: {} };
   const mem: Partial<Record<Mode, { pss: number[]; parts: Record<string, number> }>> = {};
+  // Rounds alternate the two modes (without first, so the run ends on the default): a change of the
+  // machine's load during the case falls on both alike.
+  const rounds = Math.max(1, Math.min(4, Math.floor(ctx.runs / 5)));
+  const perRound = Math.ceil(ctx.runs / rounds);
   try {
-    // Without first: the run ends on the default.
-    for (const mode of ['alone', 'keeper'] as const) {
-      await useMode(ctx, mode);
-      for (const id of workloads) {
-        const series = await ours(ctx, WORKLOADS[id]!);
-        wake[mode][id] = series.wakeMs;
-        ctx.log(`  ${mode}: ${id} wake median ${median(series.wakeMs).toFixed(1)} ms`);
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['alone', 'keeper'] as const) {
+        await useMode(ctx, mode);
+        for (const id of workloads) {
+          const series = await ours({ ...ctx, runs: perRound }, WORKLOADS[id]!);
+          (wake[mode][id] ??= []).push(...series.wakeMs);
+          ctx.log(
+            `  ${mode} round ${round + 1}/${rounds}: ${id} wake median ${median(series.wakeMs).toFixed(1)} ms`,
+          );
+        }
+        if (round < rounds - 1) continue;
+        mem[mode] = await memory(ctx, mode);
+        ctx.log(
+          `  ${mode}: shim PSS ${median(mem[mode].pss).toFixed(1)} MiB (${Object.entries(mem[mode].parts)
+            .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+            .join(', ')})`,
+        );
       }
-      mem[mode] = await memory(ctx, mode);
-      ctx.log(
-        `  ${mode}: shim PSS ${median(mem[mode].pss).toFixed(1)} MiB (${Object.entries(mem[mode].parts)
-          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-          .join(', ')})`,
-      );
     }
   } finally {
     // Whatever happened, containerd goes back to the default for the cases after this one.

@@ -104,8 +104,7 @@ DBSIZE with all keys present; node-app: the heap size it allocated), so a fast w
 - **density**: 100 nginx pods on handler \`zeropod\`, all scaled down, vs 100 running on handler \`runc\`;
   node memory (MemTotal − MemAvailable) after minus before, per pod (one measurement each; anything else
   on the node moves it too); then wakes of random sleeping pods among the 100.
-- **keeper** (the restart-safe shim's cost, docs/restart-safety.md): the wake cycles above (nginx,
-  redis) and the summed PSS of the shim binary's processes with 10 nginx pods running, once with the
+- **keeper** (the restart-safe shim's cost, docs/restart-safety.md): the wake cycles above (nginx) and the summed PSS of the shim binary's processes with 10 nginx pods running, once with the
   keeper (the default: keeper + worker) and once without (\`ZEROPOD_SHIM_KEEPER=0\` in containerd's
   environment, which the shim's \`start\` inherits: the daemon alone), containerd restarted between the
   two once no zeropod pod is left. The baseline is the shim without the keeper, same run.

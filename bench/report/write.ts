@@ -170,6 +170,8 @@ export async function writeReports(results: Results, run: RunInfo): Promise<void
   if (kind === 'latest') {
     writeDoc(json, svg ? 'bench/results/wake-vs-memory.svg' : undefined);
     run.log('wrote docs/performance.md');
+  } else if (run.intoLatest && run.only && results.figures.length === 0) {
+    run.log('nothing measured: latest.json and docs/performance.md left as they are');
   } else if (run.intoLatest && run.only) {
     mergeIntoLatest(json, run.only);
     run.log('merged into bench/results/latest.json and rewrote docs/performance.md');

@@ -278,6 +278,14 @@ export class Container {
     this.#dropWhenEnded(p);
   }
 
+  /**
+   * The init's new pipes (made for a restore) go to the keeper before the restore runs: a worker
+   * that dies mid-wake must not leave the restored app writing into pipes nobody reads.
+   */
+  keepStdio(): void {
+    this.#keepFds(this.init);
+  }
+
   /** A FIFO we end for good must end in the keeper too (containerd waits for its EOF). */
   #dropWhenEnded(p: TaskProcess): void {
     const link = this.#deps.link;
@@ -418,6 +426,7 @@ export class Container {
   }): Promise<number> {
     const io = this.init.io;
     io?.reattach();
+    this.keepStdio();
     try {
       const pid = await this.runc.restore(this.id, {
         bundle: this.bundle,
@@ -467,6 +476,7 @@ export class Container {
     });
     const io = this.init.io;
     io?.reattach();
+    this.keepStdio();
     try {
       const pid = await this.runc.create(this.id, {
         bundle: this.bundle,

@@ -328,6 +328,7 @@ export async function prepareWake(
     }
     dropNetnsState(o.imagePath);
     io?.reattach();
+    c.keepStdio(); // before CRIU can run: a worker that dies mid-wake leaves the pipes read
     return await PreparedRestore.prepare(
       {
         id: c.id,
