@@ -143,6 +143,11 @@ test(
     assert.equal(s?.freshStarts, 0, 'restored, not started afresh');
     const after = uidsInContainer(id);
     assert.ok(after.length > 1 && after.every((u) => u === POSTGRES_UID), `still postgres': ${after}`);
+    // The restored server sleeps again (the SysV segment the restore recreated is dumped again), and
+    // the pod is removed asleep, not in the middle of a checkpoint.
+    const again = await waitForPhase(id, 'scaled-down', bound(60_000));
+    assert.equal(again.checkpoints, down.checkpoints + 1);
+    assert.equal(again.failedCheckpoints, 0, `no failed checkpoint (${again.lastError ?? ''})`);
   },
 );
 
