@@ -16,4 +16,7 @@ if [ -d /run/systemd/system ]; then
 fi
 mkdir -p /run/zeropod-vm/logs /var/log/zeropod /var/lib/containerd
 mountpoint -q /var/log/zeropod || mount --bind /run/zeropod-vm/logs /var/log/zeropod
+# Under emulation the shim keeper's first worker (Node reading our bundle over 9p) can take longer
+# than the keeper's default 10 s hold: requests would be answered Unavailable (src/shim/keeper).
+export ZEROPOD_SHIM_HOLD_MS=${ZEROPOD_SHIM_HOLD_MS:-60000}
 "$project/harness/env/containerd-ctl.sh" start

@@ -12,8 +12,14 @@ import { nodeDaemonMarker } from '../paths.ts';
 import { Keeper } from './keeper.ts';
 import { ENV_ROLE } from './messages.ts';
 
-/** Requests wait this long for a worker before they are answered Unavailable. */
-const HOLD_MS = 10_000;
+/**
+ * Requests wait this long for a worker before they are answered Unavailable: 10 s, or
+ * ZEROPOD_SHIM_HOLD_MS in containerd's environment (a slow node: the cgroup v2 VM's emulation).
+ */
+export function holdMs(env: string | undefined): number {
+  const ms = env === undefined || env === '' ? NaN : Number(env);
+  return Number.isInteger(ms) && ms > 0 ? ms : 10_000;
+}
 
 export async function runKeeper(flags: ShimFlags, entry: string): Promise<void> {
   const log = createLogger({
@@ -37,7 +43,7 @@ export async function runKeeper(flags: ShimFlags, entry: string): Promise<void> 
     workerSocket: `${sock}.w`,
     workerArgv: [...process.execArgv, entry, ...bundleArgs, ...args],
     workerEnv: env,
-    holdMs: HOLD_MS,
+    holdMs: holdMs(process.env['ZEROPOD_SHIM_HOLD_MS']),
     log,
     onDone: () => process.exit(0),
   });
