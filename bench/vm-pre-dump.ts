@@ -5,7 +5,7 @@
  * (Debian's kernel), where absolute times are emulated and only the ratio means something:
  *
  *   npx tsx harness/vm/cli.ts up && npx tsx harness/vm/cli.ts node --images busybox,redis
- *   npx tsx harness/vm/cli.ts exec -- node --import tsx bench/vm-pre-dump.ts [--cycles 3] [--keys 100000]
+ *   npx tsx harness/vm/cli.ts exec -- node --import tsx bench/vm-pre-dump.ts [--cycles 2] [--keys 100000] [--idle 30]
  *
  * Figures come from the shim's own log lines (bench/lib/shim-log.ts): "scaled down" (freezeMs: until
  * `runc pause` returned; dumpMs: the final dump, app frozen) and "memory pre-dumped" (frozenMs: CRIU's
@@ -25,8 +25,9 @@ const arg = (name: string, dflt: number): number => {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} takes a positive integer`);
   return v;
 };
-const cycles = arg('--cycles', 3);
+const cycles = arg('--cycles', 2);
 const keys = arg('--keys', 100_000);
+const idleSec = arg('--idle', 30);
 
 async function main(): Promise<void> {
   if (!(await criuSupportsDirtyTracking())) {
@@ -56,8 +57,9 @@ async function main(): Promise<void> {
       const pod = await cri.runPod({
         name: `bench-${v.label.replace(' ', '-')}`,
         handler: 'zeropod',
-        // Long enough that populating finishes first; the sleeps are waited for below.
-        annotations: { 'zeropod.ctrox.dev/scaledown-duration': '3s', ...v.annotations },
+        // Longer than DEBUG POPULATE takes under emulation: a command that sends nothing for the
+        // idle period would be dumped with its connection held, its reply pending until a wake.
+        annotations: { 'zeropod.ctrox.dev/scaledown-duration': `${idleSec}s`, ...v.annotations },
         containers: [{ name: 'redis', image: IMAGES.redis }],
       });
       pods.push(pod);
