@@ -15,7 +15,9 @@ import { Cri } from '../harness/cri/index.ts';
 import { IMAGES } from '../harness/images/index.ts';
 import { createClientHost, redisCommand, waitForPhase } from '../harness/net/index.ts';
 import { dialInNetns } from '../src/netns/index.ts';
-import { criuSupportsDirtyTracking } from '../src/criu/index.ts';
+import path from 'node:path';
+import { criuSupportsDirtyTracking, readCriuStats, type CriuDumpStats } from '../src/criu/index.ts';
+import { WORK_ROOT } from '../src/shim/scale/index.ts';
 import { shimPhases } from './lib/shim-log.ts';
 import { round, summarize } from './lib/stats.ts';
 
@@ -53,6 +55,14 @@ async function main(): Promise<void> {
       { label: 'pre-dump', annotations: { 'zeropod.ctrox.dev/pre-dump': 'true' } },
     ];
     const ids: string[] = [];
+    // CRIU's own figures for each final dump (stats-dump in the work directory), read once asleep:
+    // its frozen time without runc's fixed costs around it, and the pages it had to write.
+    const criu: CriuDumpStats[][] = variants.map(() => []);
+    const asleep = async (i: number) => {
+      await waitForPhase(ids[i]!, 'scaled-down', 900_000);
+      const s = await readCriuStats(path.join(WORK_ROOT, ids[i]!), 'dump');
+      if (s) criu[i]!.push(s);
+    };
     for (const v of variants) {
       const pod = await cri.runPod({
         name: `bench-${v.label.replace(' ', '-')}`,
@@ -67,20 +77,20 @@ async function main(): Promise<void> {
       ids.push(id);
       await waitForPhase(id, 'running', 300_000);
       await redis(pod.ip, 'DEBUG', 'POPULATE', String(keys), 'k', '1000');
-      await waitForPhase(id, 'scaled-down', 900_000);
+      await asleep(ids.length - 1);
       console.log(`${v.label}: redis with ${keys} keys of 1000 B asleep (cycle 1)`);
     }
     // One checkpoint at a time (the VM has one emulated CPU's worth of time), alternating.
     for (let c = 2; c <= cycles; c++) {
       for (const [i, pod] of pods.entries()) {
         await redis(pod.ip, 'DBSIZE'); // wakes it
-        await waitForPhase(ids[i]!, 'scaled-down', 900_000);
+        await asleep(i);
         console.log(`${variants[i]!.label}: asleep (cycle ${c})`);
       }
     }
     const rows = variants.map((v, i) => {
       const down = shimPhases(ids[i]!, 'scaled down');
-      const pre = shimPhases(ids[i]!, 'memory pre-dumped');
+      const pre = shimPhases(ids[i]!, 'memory pre-dumped while the app runs');
       // The last pre-dump before each sleep (an aborted checkpoint may have pre-dumped too).
       const final = down.map((d) => (d['freezeMs'] ?? 0) + (d['dumpMs'] ?? 0));
       const preFrozen = pre.slice(-down.length).map((p) => p['frozenMs'] ?? 0);
@@ -90,8 +100,10 @@ async function main(): Promise<void> {
         final: summarize(final),
         preFrozen: summarize(preFrozen),
         total: summarize(total),
-        preMs: summarize(pre.slice(-down.length).map((p) => p['ms'] ?? 0)),
+        preMs: summarize(pre.slice(-down.length).map((p) => p['durationMs'] ?? 0)),
         checkpoint: summarize(down.map((d) => d['durationMs'] ?? 0)),
+        criuFrozen: summarize(criu[i]!.map((x) => x.frozenTimeUs / 1000)),
+        criuPages: summarize(criu[i]!.map((x) => x.pagesWritten)),
       };
     });
     const base = rows[0]!;
@@ -103,7 +115,9 @@ async function main(): Promise<void> {
         `${r.label.padEnd(11)} final freeze+dump ${f(r.final)}; pre-dump rounds frozen ${f(r.preFrozen)}; ` +
           `frozen in all ${f(r.total)} = ${round(r.total.median / base.total.median, 2)}x; ` +
           `final freeze+dump ${round(r.final.median / base.final.median, 2)}x; ` +
-          `pre-dump took ${f(r.preMs)}; whole checkpoint ${f(r.checkpoint)}`,
+          `pre-dump took ${f(r.preMs)}; whole checkpoint ${f(r.checkpoint)}; ` +
+          `final dump: CRIU frozen ${f(r.criuFrozen)} = ${round(r.criuFrozen.median / base.criuFrozen.median, 2)}x, ` +
+          `pages written ${f(r.criuPages)}`,
       );
     }
   } finally {

@@ -22,8 +22,12 @@ import type { Runc } from '../../runc/index.ts';
 
 /** Rounds at most (the first copies everything; the next ones what was dirtied meanwhile). */
 export const PRE_DUMP_MAX_ROUNDS = 2;
-/** A round that wrote less than this (4 KiB pages: 4 MiB) ends the rounds. */
-export const PRE_DUMP_SMALL_ROUND_PAGES = 1024;
+/**
+ * A round that wrote less than this (4 KiB pages: 16 MiB) ends the rounds. Each round freezes the
+ * app for CRIU's fixed work too: in the VM a second round after an idle redis wrote ~1,000 pages and
+ * froze it about as long as the first had (docs/vm.md#pre-dump), to spare the final dump only those.
+ */
+export const PRE_DUMP_SMALL_ROUND_PAGES = 4096;
 
 export interface PreDumpOptions {
   runc: Runc;
@@ -114,8 +118,9 @@ export async function preDumpMemory(o: PreDumpOptions): Promise<PreDumpResult> {
     rounds: rounds.length,
     pagesWritten: rounds.map((r) => r.pagesWritten),
     frozenMs: rounds.reduce((sum, r) => sum + r.frozenMs, 0),
-    roundsMs: rounds.map((r) => r.ms),
-    ms,
+    roundsFrozen: rounds.map((r) => r.frozenMs),
+    roundsTook: rounds.map((r) => r.ms),
+    durationMs: ms,
   });
   return { kind: 'copied', parentPath: roundDir(rounds.length), rounds, ms };
 }
