@@ -12,7 +12,7 @@
  *   <image>/pre-1/      round 1, the full copy
  *
  * Each round freezes the app briefly (CRIU grabs the dirty pages into pipes, thaws, then writes
- * them), so rounds stop once one wrote little: another would save the final dump little.
+ * them), so there is one round by default, and more stop once one wrote little.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,13 +20,14 @@ import { describeError, type Logger } from '../../base/index.ts';
 import { criuSupportsDirtyTracking, readCriuStats } from '../../criu/index.ts';
 import type { Runc } from '../../runc/index.ts';
 
-/** Rounds at most (the first copies everything; the next ones what was dirtied meanwhile). */
-export const PRE_DUMP_MAX_ROUNDS = 2;
 /**
- * A round that wrote less than this (4 KiB pages: 16 MiB) ends the rounds. Each round freezes the
- * app for CRIU's fixed work too: in the VM a second round after an idle redis wrote ~1,000 pages and
- * froze it about as long as the first had (docs/vm.md#pre-dump), to spare the final dump only those.
+ * Rounds at most (the first copies everything; the next ones what was dirtied meanwhile). One: only
+ * idle apps are checkpointed, and in the VM a second round after an idle redis wrote ~1,000 pages
+ * for a freeze half as long as the first round's (docs/vm.md#pre-dump), sparing the final dump only
+ * those pages. More rounds remain for callers that ask (`maxRounds`).
  */
+export const PRE_DUMP_MAX_ROUNDS = 1;
+/** With more rounds allowed: one that wrote less than this (4 KiB pages: 16 MiB) ends them. */
 export const PRE_DUMP_SMALL_ROUND_PAGES = 4096;
 
 export interface PreDumpOptions {
