@@ -5,7 +5,7 @@
  * (Debian's kernel), where absolute times are emulated and only the ratio means something:
  *
  *   npx tsx harness/vm/cli.ts up && npx tsx harness/vm/cli.ts node --images busybox,redis
- *   npx tsx harness/vm/cli.ts exec -- node --import tsx bench/vm-pre-dump.ts [--cycles 3] [--keys 100000]
+ *   npx tsx harness/vm/cli.ts exec -- node --import tsx bench/vm-pre-dump.ts [--cycles 2] [--keys 100000] [--idle 30]
  *
  * Figures come from the shim's own log lines (bench/lib/shim-log.ts): "scaled down" (freezeMs: until
  * `runc pause` returned; dumpMs: the final dump, app frozen) and "memory pre-dumped" (frozenMs: CRIU's
@@ -15,7 +15,9 @@ import { Cri } from '../harness/cri/index.ts';
 import { IMAGES } from '../harness/images/index.ts';
 import { createClientHost, redisCommand, waitForPhase } from '../harness/net/index.ts';
 import { dialInNetns } from '../src/netns/index.ts';
-import { criuSupportsDirtyTracking } from '../src/criu/index.ts';
+import path from 'node:path';
+import { criuSupportsDirtyTracking, readCriuStats, type CriuDumpStats } from '../src/criu/index.ts';
+import { WORK_ROOT } from '../src/shim/scale/index.ts';
 import { shimPhases } from './lib/shim-log.ts';
 import { round, summarize } from './lib/stats.ts';
 
@@ -25,8 +27,9 @@ const arg = (name: string, dflt: number): number => {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} takes a positive integer`);
   return v;
 };
-const cycles = arg('--cycles', 3);
+const cycles = arg('--cycles', 2);
 const keys = arg('--keys', 100_000);
+const idleSec = arg('--idle', 30);
 
 async function main(): Promise<void> {
   if (!(await criuSupportsDirtyTracking())) {
@@ -52,12 +55,21 @@ async function main(): Promise<void> {
       { label: 'pre-dump', annotations: { 'zeropod.ctrox.dev/pre-dump': 'true' } },
     ];
     const ids: string[] = [];
+    // CRIU's own figures for each final dump (stats-dump in the work directory), read once asleep:
+    // its frozen time without runc's fixed costs around it, and the pages it had to write.
+    const criu: CriuDumpStats[][] = variants.map(() => []);
+    const asleep = async (i: number) => {
+      await waitForPhase(ids[i]!, 'scaled-down', 900_000);
+      const s = await readCriuStats(path.join(WORK_ROOT, ids[i]!), 'dump');
+      if (s) criu[i]!.push(s);
+    };
     for (const v of variants) {
       const pod = await cri.runPod({
         name: `bench-${v.label.replace(' ', '-')}`,
         handler: 'zeropod',
-        // Long enough that populating finishes first; the sleeps are waited for below.
-        annotations: { 'zeropod.ctrox.dev/scaledown-duration': '3s', ...v.annotations },
+        // Longer than DEBUG POPULATE takes under emulation: a command that sends nothing for the
+        // idle period would be dumped with its connection held, its reply pending until a wake.
+        annotations: { 'zeropod.ctrox.dev/scaledown-duration': `${idleSec}s`, ...v.annotations },
         containers: [{ name: 'redis', image: IMAGES.redis }],
       });
       pods.push(pod);
@@ -65,20 +77,20 @@ async function main(): Promise<void> {
       ids.push(id);
       await waitForPhase(id, 'running', 300_000);
       await redis(pod.ip, 'DEBUG', 'POPULATE', String(keys), 'k', '1000');
-      await waitForPhase(id, 'scaled-down', 900_000);
+      await asleep(ids.length - 1);
       console.log(`${v.label}: redis with ${keys} keys of 1000 B asleep (cycle 1)`);
     }
     // One checkpoint at a time (the VM has one emulated CPU's worth of time), alternating.
     for (let c = 2; c <= cycles; c++) {
       for (const [i, pod] of pods.entries()) {
         await redis(pod.ip, 'DBSIZE'); // wakes it
-        await waitForPhase(ids[i]!, 'scaled-down', 900_000);
+        await asleep(i);
         console.log(`${variants[i]!.label}: asleep (cycle ${c})`);
       }
     }
     const rows = variants.map((v, i) => {
       const down = shimPhases(ids[i]!, 'scaled down');
-      const pre = shimPhases(ids[i]!, 'memory pre-dumped');
+      const pre = shimPhases(ids[i]!, 'memory pre-dumped while the app runs');
       // The last pre-dump before each sleep (an aborted checkpoint may have pre-dumped too).
       const final = down.map((d) => (d['freezeMs'] ?? 0) + (d['dumpMs'] ?? 0));
       const preFrozen = pre.slice(-down.length).map((p) => p['frozenMs'] ?? 0);
@@ -88,8 +100,10 @@ async function main(): Promise<void> {
         final: summarize(final),
         preFrozen: summarize(preFrozen),
         total: summarize(total),
-        preMs: summarize(pre.slice(-down.length).map((p) => p['ms'] ?? 0)),
+        preMs: summarize(pre.slice(-down.length).map((p) => p['durationMs'] ?? 0)),
         checkpoint: summarize(down.map((d) => d['durationMs'] ?? 0)),
+        criuFrozen: summarize(criu[i]!.map((x) => x.frozenTimeUs / 1000)),
+        criuPages: summarize(criu[i]!.map((x) => x.pagesWritten)),
       };
     });
     const base = rows[0]!;
@@ -101,7 +115,9 @@ async function main(): Promise<void> {
         `${r.label.padEnd(11)} final freeze+dump ${f(r.final)}; pre-dump rounds frozen ${f(r.preFrozen)}; ` +
           `frozen in all ${f(r.total)} = ${round(r.total.median / base.total.median, 2)}x; ` +
           `final freeze+dump ${round(r.final.median / base.final.median, 2)}x; ` +
-          `pre-dump took ${f(r.preMs)}; whole checkpoint ${f(r.checkpoint)}`,
+          `pre-dump took ${f(r.preMs)}; whole checkpoint ${f(r.checkpoint)}; ` +
+          `final dump: CRIU frozen ${f(r.criuFrozen)} = ${round(r.criuFrozen.median / base.criuFrozen.median, 2)}x, ` +
+          `pages written ${f(r.criuPages)}`,
       );
     }
   } finally {

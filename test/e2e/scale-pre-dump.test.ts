@@ -17,23 +17,12 @@ import { pagesBytes } from '../../src/shim/scale/processes-and-images.ts';
 import { IMAGES } from '../../harness/images/index.ts';
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
+// Idle long enough for DEBUG DIGEST, which sends nothing while it walks ~100 MB (tens of seconds
+// under emulation, more while lazy pages stream in): a pod that slept mid-command would hold the
+// reply until the next connection woke it.
 const f = new ScaleFixture();
 before(() => f.setUp());
 after(() => f.tearDown());
-
-/**
- * A long command (DIGEST walks every page, slowly after a lazy restore under emulation) sends no
- * packet for seconds: the pod would look idle and sleep with the reply pending. A PING each second
- * on its own connection is the traffic that keeps it up meanwhile.
- */
-async function keptUp<T>(ip: string, run: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => void redis(ip, 'PING').catch(() => undefined), 1000);
-  try {
-    return await run();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 async function redis(ip: string, ...args: string[]): Promise<string> {
   const sock = await dialInNetns(f.client.netnsPath, { host: ip, port: 6379 }, AbortSignal.timeout(30_000));
@@ -50,17 +39,14 @@ test('redis with ~100 MB sleeps and wakes twice with pre-dump: the dump names th
   const pod = await f.runPod({
     name: 'scale-pre-dump',
     handler: 'zeropod',
-    annotations: scaleAnnotations('3s', { 'zeropod.ctrox.dev/pre-dump': 'true' }),
+    annotations: scaleAnnotations('45s', { 'zeropod.ctrox.dev/pre-dump': 'true' }),
     containers: [{ name: 'redis', image: IMAGES.redis }],
   });
   const id = pod.containers.get('redis')!;
   const image = path.join(imageRootOf('k8s.io'), id);
   await waitForPhase(id, 'running', 120_000);
-  assert.equal(
-    await keptUp(pod.ip, () => redis(pod.ip, 'DEBUG', 'POPULATE', '100000', 'big', '1000')),
-    '+OK',
-  );
-  const digest = await keptUp(pod.ip, () => redis(pod.ip, 'DEBUG', 'DIGEST'));
+  assert.equal(await redis(pod.ip, 'DEBUG', 'POPULATE', '100000', 'big', '1000'), '+OK');
+  const digest = await redis(pod.ip, 'DEBUG', 'DIGEST');
   for (let cycle = 1; cycle <= 2; cycle++) {
     const asleep = await waitForPhase(id, 'scaled-down', 600_000);
     assert.equal(asleep.failedCheckpoints, 0, asleep.lastError);
@@ -83,7 +69,7 @@ test('redis with ~100 MB sleeps and wakes twice with pre-dump: the dump names th
     const awake = await waitForPhase(id, 'running', 120_000);
     assert.equal(awake.freshStarts ?? 0, 0, 'restored, not started afresh');
     assert.equal(awake.restores, cycle);
-    const after = await keptUp(pod.ip, () => redis(pod.ip, 'DEBUG', 'DIGEST'));
+    const after = await redis(pod.ip, 'DEBUG', 'DIGEST');
     assert.equal(after, digest, `cycle ${cycle}: every page is intact`);
     // Written while awake: the next cycle's copy must carry it.
     assert.equal(await redis(pod.ip, 'SET', `cycle-${cycle}`, 'x'), '+OK');

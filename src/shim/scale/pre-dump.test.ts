@@ -7,7 +7,13 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { internal, silentLogger } from '../../base/index.ts';
 import type { CheckpointOptions, Runc } from '../../runc/index.ts';
 import { pagesBytes } from './processes-and-images.ts';
-import { anotherRound, PRE_DUMP_SMALL_ROUND_PAGES, preDumpMemory, type PreDumpOptions } from './pre-dump.ts';
+import {
+  anotherRound,
+  PRE_DUMP_MAX_ROUNDS,
+  PRE_DUMP_SMALL_ROUND_PAGES,
+  preDumpMemory,
+  type PreDumpOptions,
+} from './pre-dump.ts';
 
 /** A CRIU stats-dump file (criu-stats.ts reads it) with the two fields the pre-dump uses. */
 function statsDump(pagesWritten: number, frozenUs: number): Uint8Array {
@@ -77,6 +83,7 @@ void test('rounds: the first always; another only while the last one wrote much,
 void test('pre-dump: rounds into <image>/pre-N, each naming the last; the final dump names the last round', async (t) => {
   const { runc, calls } = fakeRunc([60_000, 300]);
   const { o, warnings } = setUp(t, runc, { maxRounds: 3 });
+  assert.equal(PRE_DUMP_MAX_ROUNDS, 1, 'one round unless asked: only idle apps are checkpointed');
   const r = await preDumpMemory(o);
   assert.equal(r.kind, 'copied');
   assert.ok(r.kind === 'copied');
@@ -119,14 +126,14 @@ void test('pre-dump: a kernel without soft-dirty tracking gets the plain dump, s
 
 void test('pre-dump: a failed round leaves an empty image and a plain dump to do', async (t) => {
   const { runc } = fakeRunc([60_000, 60_000], 2);
-  const { o } = setUp(t, runc);
+  const { o } = setUp(t, runc, { maxRounds: 2 });
   assert.deepEqual(await preDumpMemory(o), { kind: 'skipped', reason: 'failed' });
   assert.equal(existsSync(o.imagePath), false);
 });
 
 void test('pre-dump: traffic between rounds stops them and drops the copy', async (t) => {
   const { runc, calls } = fakeRunc([60_000, 60_000]);
-  const { o } = setUp(t, runc, { keepGoing: () => Promise.resolve(false) });
+  const { o } = setUp(t, runc, { maxRounds: 2, keepGoing: () => Promise.resolve(false) });
   assert.deepEqual(await preDumpMemory(o), { kind: 'skipped', reason: 'stopped' });
   assert.equal(calls.length, 1, 'asked only between rounds');
   assert.equal(existsSync(o.imagePath), false);

@@ -12,7 +12,7 @@
  *   <image>/pre-1/      round 1, the full copy
  *
  * Each round freezes the app briefly (CRIU grabs the dirty pages into pipes, thaws, then writes
- * them), so rounds stop once one wrote little: another would save the final dump little.
+ * them), so there is one round by default, and more stop once one wrote little.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,10 +20,15 @@ import { describeError, type Logger } from '../../base/index.ts';
 import { criuSupportsDirtyTracking, readCriuStats } from '../../criu/index.ts';
 import type { Runc } from '../../runc/index.ts';
 
-/** Rounds at most (the first copies everything; the next ones what was dirtied meanwhile). */
-export const PRE_DUMP_MAX_ROUNDS = 2;
-/** A round that wrote less than this (4 KiB pages: 4 MiB) ends the rounds. */
-export const PRE_DUMP_SMALL_ROUND_PAGES = 1024;
+/**
+ * Rounds at most (the first copies everything; the next ones what was dirtied meanwhile). One: only
+ * idle apps are checkpointed, and in the VM a second round after an idle redis wrote ~1,000 pages
+ * for a freeze half as long as the first round's (docs/vm.md#pre-dump), sparing the final dump only
+ * those pages. More rounds remain for callers that ask (`maxRounds`).
+ */
+export const PRE_DUMP_MAX_ROUNDS = 1;
+/** With more rounds allowed: one that wrote less than this (4 KiB pages: 16 MiB) ends them. */
+export const PRE_DUMP_SMALL_ROUND_PAGES = 4096;
 
 export interface PreDumpOptions {
   runc: Runc;
@@ -121,8 +126,9 @@ export async function preDumpMemory(o: PreDumpOptions): Promise<PreDumpResult> {
     rounds: rounds.length,
     pagesWritten: rounds.map((r) => r.pagesWritten),
     frozenMs: rounds.reduce((sum, r) => sum + r.frozenMs, 0),
-    roundsMs: rounds.map((r) => r.ms),
-    ms,
+    roundsFrozen: rounds.map((r) => r.frozenMs),
+    roundsTook: rounds.map((r) => r.ms),
+    durationMs: ms,
   });
   return { kind: 'copied', parentPath: roundDir(rounds.length), rounds, ms };
 }
