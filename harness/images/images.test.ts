@@ -60,7 +60,7 @@ void describe('test images', { skip }, () => {
   void test('each tarball is an OCI layout whose digests match their blobs', async () => {
     assert.deepEqual(
       refs.map((r) => r.id),
-      ['pause', 'busybox', 'nginx', 'redis', 'node-app'],
+      ['pause', 'busybox', 'nginx', 'redis', 'node-app', 'postgres'],
     );
     for (const r of refs) {
       await using u = await unpack(r.tarball);
@@ -86,6 +86,18 @@ void describe('test images', { skip }, () => {
       const raw = await readFile(u.blob(top));
       assert.equal(createHash('sha256').update(raw).digest('hex'), top.digest.slice(7));
     }
+  });
+
+  void test("postgres runs as its image's user, who owns the cluster initdb made at build", async () => {
+    await using u = await unpack(ref('postgres').tarball);
+    assert.equal(u.config.config.User, 'postgres');
+    assert.match(readFileSync(path.join(u.root, 'etc/passwd'), 'utf8'), /^postgres:x:999:999:/m);
+    const data = await stat(path.join(u.root, 'var/lib/postgresql/data'));
+    assert.deepEqual([data.uid, data.gid, data.mode & 0o777], [999, 999, 0o700]);
+    const version = await stat(path.join(u.root, 'var/lib/postgresql/data/PG_VERSION'));
+    assert.equal(version.uid, 999);
+    const conf = readFileSync(path.join(u.root, 'var/lib/postgresql/data/postgresql.conf'), 'utf8');
+    assert.match(conf, /^listen_addresses = '\*'$/m);
   });
 
   void test('pause sleeps until SIGTERM, then exits 0 promptly', async () => {

@@ -21,6 +21,7 @@ export interface ImageConfig {
     Env?: string[];
     WorkingDir?: string;
     ExposedPorts?: object;
+    User?: string;
   };
   rootfs: { type: string; diff_ids: string[] };
 }
