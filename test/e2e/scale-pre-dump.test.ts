@@ -39,7 +39,12 @@ test('redis with ~100 MB sleeps and wakes twice with pre-dump: the dump names th
   const pod = await f.runPod({
     name: 'scale-pre-dump',
     handler: 'zeropod',
-    annotations: scaleAnnotations('45s', { 'zeropod.ctrox.dev/pre-dump': 'true' }),
+    annotations: scaleAnnotations('45s', {
+      'zeropod.ctrox.dev/pre-dump': 'true',
+      // A connection made right after a wake may still reach the activator, which proxies it and
+      // cuts it after proxy-timeout (5 s) of silence: DIGEST is silent longer than that here.
+      'zeropod.ctrox.dev/proxy-timeout': '10m',
+    }),
     containers: [{ name: 'redis', image: IMAGES.redis }],
   });
   const id = pod.containers.get('redis')!;
