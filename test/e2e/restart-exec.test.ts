@@ -13,14 +13,13 @@ import { waitForLog } from '../../harness/cri/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
 import { pidsInContainer } from '../../harness/net/index.ts';
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
+import { keeperPid, workerPid } from '../support/restart.ts';
 
 const f = new ScaleFixture();
 before(() => f.setUp());
 after(() => f.tearDown());
 
-const MARKER = '/run/zeropod/s/node-k8s.io';
 const RECORDS = '/run/zeropod/records/k8s.io';
-const readPid = (file: string) => Number(readFileSync(file, 'utf8').trim());
 
 /** Waits (bounded) until the container's record lists a running exec: the worker may die now. */
 async function untilExecRecorded(containerId: string): Promise<void> {
@@ -38,7 +37,7 @@ async function untilExecRecorded(containerId: string): Promise<void> {
 /** Waits (bounded) for a worker other than `old` to have written its pid file. */
 async function untilNewWorker(old: number): Promise<number> {
   for (let i = 0; i < 300; i++) {
-    const pid = existsSync(`${MARKER}.worker.pid`) ? readPid(`${MARKER}.worker.pid`) : old;
+    const pid = workerPid();
     if (pid !== old && pid > 0) return pid;
     await sleep(50);
   }
@@ -60,8 +59,8 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       await sleep(50);
       appPids = pidsInContainer(id).sort();
     }
-    const keeper = readPid(`${MARKER}.pid`);
-    const worker = readPid(`${MARKER}.worker.pid`);
+    const keeper = keeperPid();
+    const worker = workerPid();
 
     // The command outlives the worker: output before, a pause across the death, output after.
     const exec = f.cri.execSync(id, ['sh', '-c', 'echo before; sleep 4; echo after; exit 7'], 60);
@@ -73,7 +72,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     assert.equal(r.exitCode, 7, "the exec's own exit code, not a lost one (255) or an error");
     assert.equal(r.stdout, 'before\nafter\n', 'output from both sides of the death');
     assert.notEqual(next, worker);
-    assert.equal(readPid(`${MARKER}.pid`), keeper, 'the same keeper');
+    assert.equal(keeperPid(), keeper, 'the same keeper');
     const s = await f.cri.containerStatus(id);
     assert.equal(s.state, ContainerState.CONTAINER_RUNNING);
     assert.deepEqual(pidsInContainer(id).sort(), appPids, 'the app was not restarted');

@@ -6,75 +6,25 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { IMAGES, MARKERS } from '../../harness/images/index.ts';
+import { MARKERS } from '../../harness/images/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
-import {
-  httpGetFrom,
-  pidsInContainer,
-  redisCommand,
-  scaledStatus,
-  waitForPhase,
-} from '../../harness/net/index.ts';
+import { httpGetFrom, pidsInContainer, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
 import type { RunningPod } from '../../harness/cri/index.ts';
-import { dialInNetns } from '../../src/netns/index.ts';
-import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
+import { ScaleFixture } from '../support/scale-pod.ts';
+import { first, keeperPid, redisAt, runThreePods, within, workerPid } from '../support/restart.ts';
 
 const f = new ScaleFixture();
 before(() => f.setUp());
 after(() => f.tearDown());
 
-const MARKER = '/run/zeropod/s/node-k8s.io';
-const readPid = (file: string) => Number(readFileSync(file, 'utf8').trim());
-
-async function redis(host: string, ...args: string[]): Promise<string> {
-  const s = await dialInNetns(f.client.netnsPath, { host, port: 6379 }, AbortSignal.timeout(10_000));
-  try {
-    return await redisCommand(s, args);
-  } finally {
-    s.destroy();
-  }
-}
-
-/** Retries `fn` until it succeeds (bounded); returns its value and how long it took. */
-async function within<T>(ms: number, what: string, fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const t0 = performance.now();
-  let last: unknown;
-  while (performance.now() - t0 < ms) {
-    try {
-      return { value: await fn(), ms: Math.round(performance.now() - t0) };
-    } catch (err) {
-      last = err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${what}: not within ${ms} ms: ${String(last)}`);
-}
+const redis = (host: string, ...args: string[]) => redisAt(f, host, ...args);
 
 let pods: { asleep: RunningPod; awake: RunningPod; nginx: RunningPod } | undefined;
 
 async function threePods() {
   if (pods) return pods;
-  const asleep = await f.runPod({
-    name: 'rs-redis-asleep',
-    handler: 'zeropod',
-    annotations: scaleAnnotations('1s'),
-    containers: [{ name: 'redis', image: IMAGES.redis }],
-  });
-  const awake = await f.runPod({
-    name: 'rs-redis-awake',
-    handler: 'zeropod',
-    annotations: scaleAnnotations('1h'),
-    containers: [{ name: 'redis', image: IMAGES.redis }],
-  });
-  const nginx = await f.runPod({
-    name: 'rs-nginx',
-    handler: 'zeropod',
-    annotations: scaleAnnotations('0'), // 0: never scales
-    containers: [{ name: 'nginx', image: IMAGES.nginx }],
-  });
+  const { sleepy: asleep, awake, nginx } = await runThreePods(f, 'rs');
   // The 1 s one may be asleep already: the SET wakes it.
-  await waitForPhase(awake.containers.get('redis')!, 'running');
   assert.equal(await redis(asleep.ip, 'SET', 'k', 'asleep-value'), '+OK');
   assert.equal(await redis(awake.ip, 'SET', 'k', 'awake-value'), '+OK');
   pods = { asleep, awake, nginx };
@@ -86,10 +36,10 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGHUP'] as const) {
   const what = signal === 'SIGHUP' ? 'an upgrade (SIGHUP to the keeper)' : `the worker ${signal}ed`;
   test(`${what}: all three pods stay RUNNING and answer with their data`, async (t) => {
     const p = await threePods();
-    const ids = [p.asleep, p.awake, p.nginx].map((pod) => [...pod.containers.values()][0]!);
+    const ids = [p.asleep, p.awake, p.nginx].map(first);
     await waitForPhase(ids[0]!, 'scaled-down');
-    const keeper = readPid(`${MARKER}.pid`);
-    const worker = readPid(`${MARKER}.worker.pid`);
+    const keeper = keeperPid();
+    const worker = workerPid();
     const awakeInit = (await f.cri.containerStatus(ids[1]!)).state;
     assert.equal(awakeInit, ContainerState.CONTAINER_RUNNING);
     const running = [ids[1]!, ids[2]!].map((id) => pidsInContainer(id).sort());
@@ -103,7 +53,7 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGHUP'] as const) {
       ms: Math.round(performance.now() - t0),
     }));
     const next = await within(10_000, 'a new worker', () => {
-      const pid = readPid(`${MARKER}.worker.pid`);
+      const pid = workerPid();
       return pid !== worker ? Promise.resolve(pid) : Promise.reject(new Error('same worker'));
     });
     const nginx = await within(10_000, 'nginx answers', async () => {
@@ -124,11 +74,7 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGHUP'] as const) {
     assert.equal(awake.value, 'awake-value');
     assert.equal(asleep.value, 'asleep-value', 'the sleeping redis woke with its memory');
     assert.ok(total < 10_000, `all answered within 10 s (${total} ms)`);
-    assert.equal(
-      readPid(`${MARKER}.pid`),
-      keeper,
-      'the keeper is the same process: containerd never saw it go',
-    );
+    assert.equal(keeperPid(), keeper, 'the keeper is the same process: containerd never saw it go');
     // containerd saw no exit: the CRI still says RUNNING, a few seconds later too (a Wait that
     // failed would have turned into an exit by now).
     await new Promise((r) => setTimeout(r, 2000));

@@ -6,30 +6,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
-import { httpGetFrom, pidsInContainer, redisCommand, waitForPhase } from '../../harness/net/index.ts';
+import { httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
 import type { RunningPod } from '../../harness/cri/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
-import { dialInNetns } from '../../src/netns/index.ts';
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
+import { first, keeperPid, redisAt, workerPid } from '../support/restart.ts';
 
 const f = new ScaleFixture();
 before(() => f.setUp());
 after(() => f.tearDown());
 
-const MARKER = '/run/zeropod/s/node-k8s.io';
-const readPid = (file: string) => Number(readFileSync(file, 'utf8').trim());
-const first = (pod: RunningPod) => [...pod.containers.values()][0]!;
-
-async function redis(host: string, ...args: string[]): Promise<string> {
-  const s = await dialInNetns(f.client.netnsPath, { host, port: 6379 }, AbortSignal.timeout(10_000));
-  try {
-    return await redisCommand(s, args);
-  } finally {
-    s.destroy();
-  }
-}
+const redis = (host: string, ...args: string[]) => redisAt(f, host, ...args);
 
 test('an upgrade with 10 pods, half asleep: nothing restarts, all answer, a new pod starts', async (t) => {
   const asleep: RunningPod[] = [];
@@ -55,8 +43,8 @@ test('an upgrade with 10 pods, half asleep: nothing restarts, all answer, a new 
   for (const [i, pod] of asleep.entries()) assert.equal(await redis(pod.ip, 'SET', 'k', `v${i}`), '+OK');
   for (const pod of asleep) await waitForPhase(first(pod), 'scaled-down');
   const pidsBefore = awake.map((pod) => pidsInContainer(first(pod)).sort());
-  const keeper = readPid(`${MARKER}.pid`);
-  const worker = readPid(`${MARKER}.worker.pid`);
+  const keeper = keeperPid();
+  const worker = workerPid();
 
   // A client of a running nginx that asks every 20 ms throughout: its longest gap between answers.
   let stop = false;
@@ -93,9 +81,9 @@ test('an upgrade with 10 pods, half asleep: nothing restarts, all answer, a new 
   ]);
   stop = true;
   await poller;
-  const next = readPid(`${MARKER}.worker.pid`);
+  const next = workerPid();
   assert.notEqual(next, worker, 'a new worker serves');
-  assert.equal(readPid(`${MARKER}.pid`), keeper, 'the same keeper');
+  assert.equal(keeperPid(), keeper, 'the same keeper');
 
   for (const [i, pod] of asleep.entries()) assert.equal(await redis(pod.ip, 'GET', 'k'), `v${i}`);
   for (const pod of awake) {

@@ -10,53 +10,30 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { IMAGES, MARKERS } from '../../harness/images/index.ts';
+import { MARKERS } from '../../harness/images/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
-import { httpGetFrom, pidsInContainer, redisCommand, waitForPhase } from '../../harness/net/index.ts';
+import { httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
 import type { RunningPod } from '../../harness/cri/index.ts';
-import { dialInNetns } from '../../src/netns/index.ts';
-import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
+import { ScaleFixture } from '../support/scale-pod.ts';
+import {
+  first,
+  keeperPid,
+  redisAt,
+  runThreePods,
+  within,
+  WORKER_PID_FILE,
+  workerPid,
+} from '../support/restart.ts';
 
 const f = new ScaleFixture();
 before(() => f.setUp());
 after(() => f.tearDown());
 
-const MARKER = '/run/zeropod/s/node-k8s.io';
 const KILLER = new URL('../support/kill-in-window.ts', import.meta.url).pathname;
 const KEYS = 100_000; // ~13 MB: a dump and a restore long enough to land in, below the lazy-pages size
-const readPid = (file: string) => Number(readFileSync(file, 'utf8').trim());
-const first = (pod: RunningPod) => [...pod.containers.values()][0]!;
-
-async function redis(host: string, ...args: string[]): Promise<string> {
-  const s = await dialInNetns(f.client.netnsPath, { host, port: 6379 }, AbortSignal.timeout(15_000));
-  // redisCommand waits for a reply until its timeout; a connection closed first says so at once.
-  const closed = new Promise<never>((_, reject) =>
-    s.once('close', () => reject(new Error('the connection closed before the reply'))),
-  );
-  closed.catch(() => undefined);
-  try {
-    return await Promise.race([redisCommand(s, args), closed]);
-  } finally {
-    s.destroy();
-  }
-}
-
-/** Retries `fn` until it succeeds (bounded); returns its value and how long it took. */
-async function within<T>(ms: number, what: string, fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const t0 = performance.now();
-  let last: unknown;
-  while (performance.now() - t0 < ms) {
-    try {
-      return { value: await fn(), ms: Math.round(performance.now() - t0) };
-    } catch (err) {
-      last = err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${what}: not within ${ms} ms: ${String(last)}`);
-}
+const redis = (host: string, ...args: string[]) => redisAt(f, host, ...args);
 
 interface Kill {
   hit: boolean;
@@ -76,13 +53,9 @@ function armKiller(
   mode: 'checkpoint' | 'restore',
   id: string,
 ): { ready: Promise<void>; killed: Promise<Kill> } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', KILLER, mode, id, `${MARKER}.worker.pid`, '60000'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', KILLER, mode, id, WORKER_PID_FILE, '60000'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -101,25 +74,7 @@ let pods: { sleepy: RunningPod; awake: RunningPod; nginx: RunningPod } | undefin
 
 async function threePods() {
   if (pods) return pods;
-  const sleepy = await f.runPod({
-    name: 'rw-redis-sleepy',
-    handler: 'zeropod',
-    annotations: scaleAnnotations('1s'),
-    containers: [{ name: 'redis', image: IMAGES.redis }],
-  });
-  const awake = await f.runPod({
-    name: 'rw-redis-awake',
-    handler: 'zeropod',
-    annotations: scaleAnnotations('1h'),
-    containers: [{ name: 'redis', image: IMAGES.redis }],
-  });
-  const nginx = await f.runPod({
-    name: 'rw-nginx',
-    handler: 'zeropod',
-    annotations: scaleAnnotations('0'),
-    containers: [{ name: 'nginx', image: IMAGES.nginx }],
-  });
-  await waitForPhase(first(awake), 'running');
+  const { sleepy, awake, nginx } = await runThreePods(f, 'rw');
   assert.equal(await redis(awake.ip, 'SET', 'k', 'awake-value'), '+OK');
   const populated = await within(30_000, 'redis populated', () =>
     redis(sleepy.ip, 'DEBUG', 'POPULATE', String(KEYS)),
@@ -138,7 +93,7 @@ async function allAnswer(
 ) {
   const t0 = kill.killedAt!;
   const next = await within(10_000, 'a new worker', () => {
-    const pid = readPid(`${MARKER}.worker.pid`);
+    const pid = workerPid();
     return pid !== kill.worker ? Promise.resolve(pid) : Promise.reject(new Error('same worker'));
   });
   await within(10_000, 'nginx answers', async () => {
@@ -179,7 +134,7 @@ test('the worker SIGKILLed while a checkpoint is being written', async (t) => {
   const p = await threePods();
   const id = first(p.sleepy);
   const running = [first(p.awake), first(p.nginx)].map((c) => pidsInContainer(c).sort());
-  const keeper = readPid(`${MARKER}.pid`);
+  const keeper = keeperPid();
   // Awake now (the populate woke it or kept it up); the next idle checkpoint is the window.
   await waitForPhase(id, 'running', 30_000);
   const killer = armKiller('checkpoint', id);
@@ -196,7 +151,7 @@ test('the worker SIGKILLed while a checkpoint is being written', async (t) => {
       `${r.nextMs} ms after; all answered ${r.total} ms after the kill; the client that connected at the ` +
       `kill was answered after ${r.servedMs} ms`,
   );
-  assert.equal(readPid(`${MARKER}.pid`), keeper, 'the keeper is the same process');
+  assert.equal(keeperPid(), keeper, 'the keeper is the same process');
   assert.deepEqual(
     [first(p.awake), first(p.nginx)].map((c) => pidsInContainer(c).sort()),
     running,
@@ -208,7 +163,7 @@ test('the worker SIGKILLed while a checkpoint is being written', async (t) => {
 test('the worker SIGKILLed while a wake is in flight', async (t) => {
   const p = await threePods();
   const id = first(p.sleepy);
-  const keeper = readPid(`${MARKER}.pid`);
+  const keeper = keeperPid();
   await waitForPhase(id, 'scaled-down', 60_000);
   const killer = armKiller('restore', id);
   await killer.ready;
@@ -228,7 +183,7 @@ test('the worker SIGKILLed while a wake is in flight', async (t) => {
       `answered ${r.total} ms after the kill; the client that connected at the kill was answered after ` +
       `${r.servedMs} ms; the client whose connection woke it: ${await waker}`,
   );
-  assert.equal(readPid(`${MARKER}.pid`), keeper, 'the keeper is the same process');
+  assert.equal(keeperPid(), keeper, 'the keeper is the same process');
   const app = pidsInContainer(id).filter((pid) => existsSync(`/proc/${pid}`));
   assert.ok(app.length > 0, 'the redis runs in its container');
   await sleepsAndWakesAgain(p);
