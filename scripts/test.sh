@@ -82,6 +82,12 @@ if has vm; then
   inside --test-name-pattern 'probes|removing a scaled-down|falls back to a fresh start' \
     test/e2e/scale-behaviour.test.ts || failed=1
   inside test/e2e/scale-nonroot.test.ts || failed=1
+  inside test/e2e/scale-pre-dump.test.ts || failed=1
+  npx tsx harness/vm/cli.ts down
+  # Booted again with systemd as PID 1, the runtimes set to SystemdCgroup (kubelet's systemd driver).
+  npx tsx harness/vm/cli.ts up --fresh --systemd
+  npx tsx harness/vm/cli.ts node --images redis
+  inside test/e2e/scale-systemd-cgroup.test.ts || failed=1
   npx tsx harness/vm/cli.ts down
   echo "== vm tier: $((SECONDS - vm_started)) s"
 fi
