@@ -231,8 +231,9 @@ export class Container {
    */
   async #adoptExec(e: ExecRecord): Promise<void> {
     const p = new TaskProcess(e.id, { terminal: e.terminal, stdio: e.stdio }, this.log);
-    p.pid = e.pid;
     this.execs.set(e.id, p);
+    if (e.phase === 'created') return; // its Start opens its stdio (the spec file is in the bundle)
+    p.pid = e.pid;
     this.#execStarts.set(e.id, e.startTime);
     p.state.transition('running', ['created']);
     try {
@@ -251,9 +252,14 @@ export class Container {
   execRecords(): ExecRecord[] {
     const out: ExecRecord[] = [];
     for (const p of this.execs.values()) {
+      const known = { id: p.execId, stdio: { ...p.stdio }, terminal: p.terminal };
+      if (p.state.is('created')) {
+        out.push({ ...known, phase: 'created', pid: 0, startTime: 0 });
+        continue;
+      }
       const startTime = this.#execStarts.get(p.execId);
       if (!p.state.is('running', 'paused') || startTime === undefined) continue;
-      out.push({ id: p.execId, pid: p.pid, startTime, stdio: { ...p.stdio }, terminal: p.terminal });
+      out.push({ ...known, phase: 'running', pid: p.pid, startTime });
     }
     return out;
   }

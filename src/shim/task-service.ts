@@ -295,6 +295,9 @@ export class TaskService {
           { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr },
           req.spec.value,
         );
+        // Created, not started: a Start that reaches the next worker (an upgrade between the two
+        // calls) must find it there.
+        this.saveRecord(c);
         return {};
       },
       checkpoint: async (req) => {

@@ -26,8 +26,8 @@ async function untilExecRecorded(containerId: string): Promise<void> {
   const file = `${RECORDS}/${containerId}.json`;
   for (let i = 0; i < 200; i++) {
     if (existsSync(file)) {
-      const r = JSON.parse(readFileSync(file, 'utf8')) as { execs?: unknown[] };
-      if ((r.execs?.length ?? 0) > 0) return;
+      const r = JSON.parse(readFileSync(file, 'utf8')) as { execs?: { phase?: string }[] };
+      if (r.execs?.some((e) => e.phase === 'running')) return;
     }
     await sleep(50);
   }

@@ -40,10 +40,19 @@ void test('records are written root-only and read back as written', async (t) =>
     execs: [
       {
         id: 'exec-1',
+        phase: 'running',
         pid: 4300,
         startTime: 123999,
         stdio: { stdin: '', stdout: '/run/fifo/e1', stderr: '' },
         terminal: true,
+      },
+      {
+        id: 'exec-2',
+        phase: 'created',
+        pid: 0,
+        startTime: 0,
+        stdio: { stdin: '', stdout: '', stderr: '' },
+        terminal: false,
       },
     ],
   });
@@ -95,6 +104,10 @@ void test('parseRecord refuses what a re-adoption cannot trust, naming the field
     [bad({ stdio: { stdin: '', stdout: 1, stderr: '' } }), /stdio\.stdout must be a string/],
     [bad({ scale: { phase: 'dozing' } }), /scale\.phase "dozing" must be one of/],
     [bad({ execs: {} }), /execs must be a list/],
+    [
+      bad({ execs: [{ id: 'e', phase: 'gone', pid: 1, startTime: 1, stdio: {}, terminal: false }] }),
+      /execs\[0\]\.phase must be created or running/,
+    ],
     [
       bad({ execs: [{ id: 'e', pid: 0, startTime: 1, stdio: {}, terminal: false }] }),
       /execs\[0\]\.pid must be/,

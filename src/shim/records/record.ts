@@ -33,9 +33,14 @@ export interface ScaleRecord {
   tmpfs?: { mountpoint: string; key: string; dir: string }[];
 }
 
-/** An exec running when the record was written: a new worker watches it and serves its stdio. */
+/**
+ * An exec when the record was written: a running one is watched by a new worker, which serves its
+ * stdio; a created one (Exec came, Start not yet) is known to it, so that the Start finds it.
+ */
 export interface ExecRecord {
   id: string;
+  phase: 'created' | 'running';
+  /** 0 while created. */
   pid: number;
   startTime: number;
   stdio: { stdin: string; stdout: string; stderr: string };
@@ -140,9 +145,13 @@ export function parseRecord(text: string): ContainerRecord {
     r.execs = list.map((e, i) => {
       const x = obj(e, `execs[${i}]`);
       const w = `execs[${i}].`;
+      const phase = x['phase'] ?? 'running'; // records from before created execs were kept
+      if (phase !== 'created' && phase !== 'running')
+        throw invalidArgument(`container record: ${w}phase must be created or running`);
       return {
         id: str(x, 'id', w),
-        pid: int(x, 'pid', w, 1),
+        phase,
+        pid: int(x, 'pid', w, phase === 'running' ? 1 : 0),
         startTime: int(x, 'startTime', w),
         stdio: stdioOf(x, w),
         terminal: bool(x, 'terminal', w),
