@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, USAGE } from './lib/args.ts';
 
 const root = path.resolve(fileURLToPath(import.meta.url), '../..');
 
@@ -17,6 +18,18 @@ function step(cmd: string, args: string[]): void {
     console.error(`bench: \`${cmd} ${args.join(' ')}\` failed (${r.status ?? r.signal})`);
     process.exit(r.status ?? 1);
   }
+}
+
+const argv = process.argv.slice(2);
+if (argv.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+try {
+  parseArgs(argv); // before any set-up: a typo must not start a half-hour run
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exit(2);
 }
 
 step('bash', ['scripts/setup.sh']);
@@ -31,7 +44,6 @@ const suite = (args: string[]) =>
     },
   ).status ?? 1;
 
-const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : undefined;
 if (only?.includes('k8s') || only?.includes('manager')) {

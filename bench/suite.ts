@@ -19,6 +19,7 @@ import type { Ctx } from './lib/context.ts';
 import { createNetns, removeStale } from './lib/netns.ts';
 import { BenchPods } from './lib/pods.ts';
 import { Results } from './lib/results.ts';
+import { parseArgs, type Args } from './lib/args.ts';
 import { WORKLOADS } from './lib/workloads.ts';
 import { concurrentCase } from './cases/concurrent.ts';
 import { densityCase } from './cases/density.ts';
@@ -30,44 +31,6 @@ import { keeperCase } from './cases/keeper.ts';
 import { k8sCase } from './cases/k8s.ts';
 import { managerCase } from './cases/manager.ts';
 import { writeReports } from './report/write.ts';
-
-interface Args {
-  quick: boolean;
-  intoLatest: boolean;
-  cleanup: boolean;
-  workloads: string[] | undefined;
-  density: number;
-  runs: number;
-  only: Set<string> | undefined;
-}
-
-const ALL_CASES = ['wake', 'concurrent', 'start', 'memory', 'steady', 'density', 'keeper', 'k8s', 'manager'];
-
-function parseArgs(argv: string[]): Args {
-  const quick = argv.includes('--quick');
-  const runsAt = argv.indexOf('--runs');
-  const onlyAt = argv.indexOf('--only');
-  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 3 : 10;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a positive integer');
-  const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : undefined;
-  for (const c of only ?? [])
-    if (!ALL_CASES.includes(c)) throw new Error(`unknown case ${c} (cases: ${ALL_CASES.join(', ')})`);
-  const densityAt = argv.indexOf('--density');
-  const density = densityAt >= 0 ? Number(argv[densityAt + 1]) : 100;
-  if (!Number.isInteger(density) || density < 1) throw new Error('--density takes a positive integer');
-  const wAt = argv.indexOf('--workloads');
-  const workloads = wAt >= 0 ? (argv[wAt + 1] ?? '').split(',').filter(Boolean) : undefined;
-  for (const w of workloads ?? [])
-    if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w} (${Object.keys(WORKLOADS).join(', ')})`);
-  const cluster = [...(only ?? [])].filter((c) => c === 'k8s' || c === 'manager');
-  if (cluster.length > 0 && cluster.length < (only?.size ?? 0))
-    throw new Error(
-      'k8s and manager run alone, in the cluster environment (--only k8s[,manager]); kubelet removes CRI-made pods',
-    );
-  const intoLatest = argv.includes('--into-latest');
-  if (intoLatest && !only) throw new Error('--into-latest goes with --only');
-  return { quick, intoLatest, cleanup: argv.includes('--cleanup'), runs, only, density, workloads };
-}
 
 /** containerd unreachable (the CRI client maps gRPC UNAVAILABLE to our Unavailable code). */
 function isUnavailable(err: unknown): boolean {
