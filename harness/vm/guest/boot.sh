@@ -49,7 +49,12 @@ if [ "${1:-}" != --service ]; then
 fi
 # Under systemd, it mounted the rest (cgroup2, /dev/*, /run) and enables controllers for the units
 # that ask for them.
-mountpoint -q /tmp || mount -t tmpfs -o mode=1777 tmpfs /tmp
+# A tmpfs on /tmp, unless the project is mounted under it (a clone in /tmp): it would hide it. The
+# disk is a throw-away overlay, so /tmp on it is as good.
+case "$project/" in
+  /tmp/*) ;;
+  *) mountpoint -q /tmp || mount -t tmpfs -o mode=1777 tmpfs /tmp ;;
+esac
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 hostname zeropod-vm
 
