@@ -3,7 +3,7 @@
  * goes through one queue; exits arrive from the reaper and are reported in containerd's order
  * (create, start, [oom], exit, delete).
  */
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   DisposableStack2,
@@ -15,7 +15,7 @@ import {
   type Logger,
 } from '../base/index.ts';
 import type { Reaper } from '../sys/index.ts';
-import type { ManageCgroupsMode, Runc } from '../runc/index.ts';
+import type { Runc } from '../runc/index.ts';
 import type { CriuConfigOptions } from '../criu/index.ts';
 import type { EventSink } from './events.ts';
 import { KEPT_STDIO, ProcessIO, type KeptName, type KeptStdio, type StdioPaths } from './io.ts';
@@ -68,18 +68,6 @@ export interface AdoptOptions {
 /** The keeper's name for our end of one of a process's stdio streams. */
 function keptKey(containerId: string, execId: string, name: KeptName): string {
   return execId ? `${containerId}/exec/${execId}/${name}` : `${containerId}/${name}`;
-}
-
-/** containerd.runc.v1.CheckpointOptions, the fields the runc shim uses. */
-export interface CheckpointRequestOptions {
-  exit: boolean;
-  openTcp: boolean;
-  externalUnixSockets: boolean;
-  terminal: boolean;
-  fileLocks: boolean;
-  emptyNamespaces: readonly string[];
-  cgroupsMode: string;
-  workPath: string;
 }
 
 export interface CreateOptions {
@@ -510,39 +498,6 @@ export class Container {
       exitStatus: exit.status,
       exitedAt: exitTimestamp(exit),
     });
-  }
-
-  /**
-   * containerd's Checkpoint (CRI CheckpointContainer): `runc checkpoint` of the init into `imagePath`,
-   * left running unless `exit`, with the options containerd's runc shim maps the same way. A failed
-   * dump leaves CRIU's log in the bundle as criu-dump.log, as there.
-   */
-  async checkpoint(imagePath: string, o: CheckpointRequestOptions): Promise<void> {
-    if (!this.init.state.is('running', 'paused'))
-      throw failedPrecondition(`task ${this.id} is ${this.init.state.phase}: nothing to checkpoint`);
-    const workPath = o.workPath || path.join(this.bundle, 'work', 'criu-work');
-    try {
-      await this.runc.checkpoint(this.id, {
-        imagePath,
-        workPath,
-        leaveRunning: !o.exit,
-        tcpEstablished: o.openTcp,
-        extUnixSk: o.externalUnixSockets,
-        shellJob: o.terminal,
-        fileLocks: o.fileLocks,
-        emptyNs: o.emptyNamespaces,
-        ...(o.cgroupsMode ? { manageCgroupsMode: o.cgroupsMode as ManageCgroupsMode } : {}),
-      });
-    } catch (err) {
-      try {
-        copyFileSync(path.join(workPath, 'dump.log'), path.join(this.bundle, 'criu-dump.log'));
-      } catch {
-        // no dump.log: runc failed before CRIU ran
-      }
-      throw err;
-    } finally {
-      if (!o.workPath) rmSync(workPath, { recursive: true, force: true });
-    }
   }
 
   /** ResizePty for one of this task's processes. */

@@ -13,6 +13,7 @@ import {
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Container, type ContainerDeps } from './container.ts';
+import { checkpointTask } from './task-checkpoint.ts';
 import { RECORD_VERSION, type ContainerRecord, type RecordStore, type ScaleRecord } from './records/index.ts';
 import { describeError } from '../base/index.ts';
 import { readProcStatSync } from '../sys/index.ts';
@@ -307,7 +308,7 @@ export class TaskService {
         const options = req.options?.value.length
           ? fromBinary(CheckpointOptionsSchema, req.options.value)
           : create(CheckpointOptionsSchema, {});
-        await c.queue.run(() => c.checkpoint(req.path, options));
+        await c.queue.run(() => checkpointTask(c, req.path, options));
         return {};
       },
       resizePty: async (req) => {
