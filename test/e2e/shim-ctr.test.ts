@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { IMAGES } from '../../harness/images/index.ts';
-import { differential } from './shim-helpers.ts';
+import { differential, eventually } from './shim-helpers.ts';
 
 const RUNTIMES = { runc: 'io.containerd.runc.v2', zeropod: 'io.containerd.zeropod.v2' } as const;
 
@@ -42,12 +42,26 @@ differential(
         '-c',
         'echo to-out; echo to-err >&2; exit 4',
       ]);
-      return { code: r.code, lines: readFileSync(file, 'utf8').split('\n').filter(Boolean).sort() };
+      // Wait for both lines a little: a copy into the file may finish just after `ctr run` returns.
+      const read = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).sort();
+      const lines = await eventually(
+        'both lines in the log file',
+        () => (read().length >= 2 ? read() : undefined),
+        5_000,
+      ).catch(() => read());
+      return { code: r.code, lines };
     } finally {
       rmSync(file, { force: true });
       await ctr(['task', 'rm', '-f', id]).catch(() => undefined);
       await ctr(['container', 'rm', id]).catch(() => undefined);
     }
   },
-  (o) => assert.deepEqual(o, { code: 4, lines: ['to-err', 'to-out'] }),
+  (o, handler) => {
+    assert.equal(o.code, 4);
+    // containerd's runc shim sometimes loses a stream here (about 1 run in 30 on this machine, the
+    // stderr line never reaches the file, even seconds later): it may lose lines, we may not.
+    if (handler === 'runc') for (const line of o.lines) assert.ok(['to-err', 'to-out'].includes(line));
+    else assert.deepEqual(o.lines, ['to-err', 'to-out']);
+  },
+  { same: (o) => o.code },
 );
