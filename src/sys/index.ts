@@ -16,6 +16,7 @@ export {
   mount,
   umount2,
   setsockoptInt,
+  peekSocket,
   type ChildExit,
 } from './libc.ts';
 export { parseIp, formatIp, encodeSockaddr, checkPort, type IpAddress, type IpFamily } from './inet.ts';

@@ -46,6 +46,9 @@ export const LINUX = {
   MS_REC: 16384,
   MS_RELATIME: 1 << 21,
   MNT_DETACH: 2,
+  MSG_PEEK: 2,
+  MSG_DONTWAIT: 0x40,
+  EAGAIN: 11,
 } as const;
 
 export const SIGINFO_SIZE = 128;
@@ -66,6 +69,7 @@ interface Libc {
   bind: Fn<[number, Buffer, number]>;
   listen: Fn<[number, number]>;
   close: Fn<[number]>;
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint;
   pipe2: Fn<[Int32Array, number]>;
   mount: Fn<[string, string, string, number, string | null]>;
   umount2: Fn<[string, number]>;
@@ -107,6 +111,7 @@ function load(): Libc {
     bind: lib.func('int bind(int fd, const void *addr, unsigned int len)'),
     listen: lib.func('int listen(int fd, int backlog)'),
     close: lib.func('int close(int fd)'),
+    recv: lib.func('long recv(int fd, void *buf, unsigned long len, int flags)'),
     pipe2: lib.func('int pipe2(int *fds, int flags)'),
     kill: lib.func('int kill(int pid, int sig)'),
     mount: lib.func(
@@ -215,6 +220,21 @@ export function listen(fd: number, backlog: number): void {
 
 export function close(fd: number): void {
   check('close', load().close(fd), { fd });
+}
+
+/**
+ * What a connected socket has received, looked at without taking it (recv MSG_PEEK, non-blocking):
+ * the bytes waiting, and whether the peer has ended its side with nothing more to read.
+ */
+export function peekSocket(fd: number, max: number): { bytes: Buffer; ended: boolean } {
+  const buf = Buffer.alloc(max);
+  const ret = Number(load().recv(fd, buf, max, LINUX.MSG_PEEK | LINUX.MSG_DONTWAIT));
+  if (ret === -1) {
+    const errno = load().errno();
+    if (errno === LINUX.EAGAIN) return { bytes: Buffer.alloc(0), ended: false };
+    throw sysError('recv', errno, { details: { fd, flags: 'MSG_PEEK' } });
+  }
+  return { bytes: buf.subarray(0, ret), ended: ret === 0 };
 }
 
 /** pipe2(O_CLOEXEC): [readFd, writeFd]. */

@@ -12,11 +12,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { MARKERS } from '../../harness/images/index.ts';
+import { IMAGES, MARKERS } from '../../harness/images/index.ts';
 import { ContainerState } from '../../src/gen/k8s.io/cri-api/pkg/apis/runtime/v1/api_pb.js';
-import { httpGetFrom, pidsInContainer, waitForPhase } from '../../harness/net/index.ts';
+import { httpGetFrom, pidsInContainer, redisCommand, waitForPhase } from '../../harness/net/index.ts';
+import { dialInNetns } from '../../src/netns/index.ts';
 import type { RunningPod } from '../../harness/cri/index.ts';
-import { ScaleFixture } from '../support/scale-pod.ts';
+import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 import {
   first,
   keeperPid,
@@ -167,8 +168,8 @@ test('the worker SIGKILLed while a wake is in flight', async (t) => {
   await waitForPhase(id, 'scaled-down', 60_000);
   const killer = armKiller('restore', id);
   await killer.ready;
-  // This client opens the window (its connection wakes the app). The activator that holds it dies
-  // with the worker (docs/restart-safety.md, "Not done yet"): its answer is reported, not asserted.
+  // This client opens the window (its connection wakes the app): held by the dying worker, kept by
+  // the keeper, it must be answered once the next worker has the app up.
   const waker = redis(p.sleepy.ip, 'GET', 'k').then(
     (v) => `answered ${v}`,
     (err: unknown) => `failed: ${String(err)}`,
@@ -183,10 +184,55 @@ test('the worker SIGKILLed while a wake is in flight', async (t) => {
       `answered ${r.total} ms after the kill; the client that connected at the kill was answered after ` +
       `${r.servedMs} ms; the client whose connection woke it: ${await waker}`,
   );
+  assert.equal(await waker, 'answered sleepy-value', 'the client whose connection woke it is served');
   assert.equal(keeperPid(), keeper, 'the keeper is the same process');
   const app = pidsInContainer(id).filter((pid) => existsSync(`/proc/${pid}`));
   assert.ok(app.length > 0, 'the redis runs in its container');
   await sleepsAndWakesAgain(p);
+});
+
+test('a connection that woke the app keeps working across a SIGKILL of the worker', async (t) => {
+  const pod = await f.runPod({
+    name: 'rw-redis-held',
+    handler: 'zeropod',
+    annotations: scaleAnnotations('3s'),
+    containers: [{ name: 'redis', image: IMAGES.redis }],
+  });
+  try {
+    const id = first(pod);
+    await waitForPhase(id, 'running');
+    assert.equal(await redis(pod.ip, 'SET', 'k', 'held-value'), '+OK');
+    await waitForPhase(id, 'scaled-down', 60_000);
+    // One connection for the whole test: it wakes the app, so it is proxied.
+    const s = await dialInNetns(
+      f.client.netnsPath,
+      { host: pod.ip, port: 6379 },
+      AbortSignal.timeout(15_000),
+    );
+    let closedAt: number | undefined;
+    s.once('close', () => (closedAt = Date.now()));
+    try {
+      assert.equal(await redisCommand(s, ['GET', 'k']), 'held-value', 'the waking request is answered');
+      const worker = workerPid();
+      const killedAt = Date.now();
+      process.kill(worker, 'SIGKILL');
+      const next = await within(10_000, 'a new worker', () =>
+        workerPid() !== worker ? Promise.resolve(workerPid()) : Promise.reject(new Error('same worker')),
+      );
+      assert.equal(closedAt, undefined, 'the connection outlived the worker');
+      assert.equal(await redisCommand(s, ['GET', 'k']), 'held-value', 'the same connection answers');
+      assert.equal(await redisCommand(s, ['SET', 'k2', 'v2']), '+OK');
+      assert.equal(await redis(pod.ip, 'GET', 'k2'), 'v2', 'what it wrote reached the app');
+      t.diagnostic(
+        `new worker ${next.value} ${next.ms} ms after the kill; the proxied connection answered ` +
+          `${Date.now() - killedAt} ms after it`,
+      );
+    } finally {
+      s.destroy();
+    }
+  } finally {
+    await f.remove(pod);
+  }
 });
 
 test('pods stop and are removed normally after the kills', async () => {

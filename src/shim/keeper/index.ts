@@ -7,6 +7,7 @@ export {
   ENV_WORKER_SOCKET,
   ENV_KEPT_FDS,
   type KeeperMessage,
+  type SpliceTarget,
   type WorkerMessage,
 } from './messages.ts';
 export { runKeeper } from './run-keeper.ts';

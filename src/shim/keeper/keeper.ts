@@ -27,8 +27,11 @@ import {
   ENV_ROLE,
   ENV_WORKER_SOCKET,
   isWorkerMessage,
+  type ExitMessage,
   type KeeperMessage,
+  type SpliceTarget,
 } from './messages.ts';
+import { dialApp, joinSockets } from '../../netns/index.ts';
 import { RelayConnection } from './relay-connection.ts';
 
 export interface KeeperOptions {
@@ -64,7 +67,9 @@ export class Keeper {
   readonly #o: KeeperOptions;
   readonly #conns = new Set<Conn>();
   readonly #kept = new Map<string, number>();
-  readonly #exits: KeeperMessage[] = [];
+  readonly #exits: ExitMessage[] = [];
+  /** Held clients joined to their apps (splice): they live here, not in a worker that may die. */
+  readonly #joined = new Set<net.Socket>();
   #worker: WorkerPhase = { kind: 'none' };
   /** The worker said it ends for good: no next one, the keeper exits after it. */
   #done = false;
@@ -81,8 +86,13 @@ export class Keeper {
   }
 
   /** Counters for the log and tests. */
-  get stats(): { restarts: number; kept: number; connections: number } {
-    return { restarts: this.#restarts, kept: this.#kept.size, connections: this.#conns.size };
+  get stats(): { restarts: number; kept: number; connections: number; proxied: number } {
+    return {
+      restarts: this.#restarts,
+      kept: this.#kept.size,
+      connections: this.#conns.size,
+      proxied: this.#joined.size / 2,
+    };
   }
 
   get workerPid(): number | undefined {
@@ -120,6 +130,7 @@ export class Keeper {
       child.kill('SIGKILL');
       await gone;
     }
+    for (const s of this.#joined) s.destroy();
     for (const fd of this.#kept.values()) close(fd);
     this.#kept.clear();
     await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
@@ -201,6 +212,10 @@ export class Keeper {
         this.#leaving = child;
         return;
       }
+      case 'splice': {
+        void this.#splice(child, m.id, m.key, m.target);
+        return;
+      }
       case 'drop': {
         const fd = this.#kept.get(m.key);
         this.#kept.delete(m.key);
@@ -264,6 +279,57 @@ export class Keeper {
     });
   }
 
+  /**
+   * Joins the client kept under `key` to its app: the keeper dials the app inside the pod (the wake
+   * is done) and proxies the two until either closes or idles, whatever happens to the worker.
+   */
+  async #splice(child: ChildProcess, id: number, key: string, target: SpliceTarget): Promise<void> {
+    const fd = this.#kept.get(key);
+    this.#kept.delete(key);
+    if (fd === undefined) {
+      this.#tell(child, { type: 'spliced', id, error: `no connection kept under ${key}` });
+      return;
+    }
+    let client: net.Socket;
+    try {
+      // Node reads from an adopted fd at once; paused, what arrives waits in the stream for the pipe.
+      client = new net.Socket({ fd, readable: true, writable: true }).pause();
+    } catch (err) {
+      close(fd);
+      this.#tell(child, { type: 'spliced', id, error: describeError(err) });
+      return;
+    }
+    const track = (s: net.Socket) => {
+      this.#joined.add(s);
+      s.once('close', () => this.#joined.delete(s));
+      s.on('error', (err) => this.#o.log.debug('proxied connection', { key, error: describeError(err) }));
+      return s;
+    };
+    track(client);
+    let app: net.Socket;
+    try {
+      app = track(
+        await dialApp(target.netnsPath, {
+          port: target.port,
+          mark: target.mark,
+          timeoutMs: target.connectTimeoutMs,
+        }),
+      );
+    } catch (err) {
+      client.destroy();
+      this.#o.log.warn('a held connection could not reach its app', { key, error: describeError(err) });
+      this.#tell(child, { type: 'spliced', id, error: describeError(err) });
+      return;
+    }
+    this.#tell(child, { type: 'spliced', id });
+    if (this.#closed || client.destroyed) {
+      app.destroy();
+      client.destroy();
+      return;
+    }
+    await joinSockets(client, app, { idleMs: target.idleMs });
+  }
+
   /** A message to a worker that may have just died (its exit is handled by #exited). */
   #tell(child: ChildProcess, m: KeeperMessage): void {
     if (!child.connected) return;
@@ -294,7 +360,7 @@ export class Keeper {
         continue;
       }
       if (exit === undefined) continue;
-      const m: KeeperMessage = {
+      const m: ExitMessage = {
         type: 'exit',
         pid,
         startTime: stat.startTime,

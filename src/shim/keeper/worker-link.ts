@@ -2,17 +2,18 @@
  * The worker's side of the keeper (keeper.ts): where to serve, the fds the last worker left in the
  * keeper's care, and the exits of processes that were re-parented to the keeper.
  */
-import { describeError, type Logger } from '../../base/index.ts';
+import { describeError, unavailable, type Logger } from '../../base/index.ts';
 import { close, dupCloexec } from '../../sys/index.ts';
 import {
   ENV_KEPT_FDS,
   ENV_ROLE,
   ENV_WORKER_SOCKET,
   isKeeperMessage,
-  type KeeperMessage,
+  type ExitMessage,
+  type SpliceTarget,
 } from './messages.ts';
 
-export type ForwardedExit = Omit<KeeperMessage, 'type'>;
+export type ForwardedExit = Omit<ExitMessage, 'type'>;
 
 export class WorkerLink {
   readonly socketPath: string;
@@ -20,6 +21,8 @@ export class WorkerLink {
   readonly #exits = new Map<number, ForwardedExit>();
   readonly #listeners = new Set<(e: ForwardedExit) => void>();
   readonly #log: Logger;
+  readonly #splices = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  #nextSplice = 1;
 
   private constructor(socketPath: string, inherited: Map<string, number>, log: Logger) {
     this.socketPath = socketPath;
@@ -27,6 +30,13 @@ export class WorkerLink {
     this.#log = log;
     process.on('message', (m: unknown) => {
       if (!isKeeperMessage(m)) return;
+      if (m.type === 'spliced') {
+        const waiting = this.#splices.get(m.id);
+        this.#splices.delete(m.id);
+        if (m.error === undefined) waiting?.resolve();
+        else waiting?.reject(unavailable(`the keeper could not join the connection: ${m.error}`));
+        return;
+      }
       const { type: _type, ...exit } = m;
       this.#exits.set(exit.pid, exit);
       for (const l of this.#listeners) l(exit);
@@ -67,6 +77,22 @@ export class WorkerLink {
   /** Asks the keeper to hold a copy of our fd `fd` under `key` (for the next worker). */
   keep(key: string, fd: number): void {
     this.#send({ type: 'keep', key, fd });
+  }
+
+  /**
+   * The keeper proxies the connection kept under `key` to the app from now on (it dials `target`):
+   * resolves once it has joined them; then our own copy of the client may be closed.
+   */
+  splice(key: string, target: SpliceTarget): Promise<void> {
+    const id = this.#nextSplice++;
+    return new Promise<void>((resolve, reject) => {
+      this.#splices.set(id, { resolve, reject });
+      process.send!({ type: 'splice', id, key, target }, undefined, undefined, (err: Error | null) => {
+        if (!err) return;
+        this.#splices.delete(id);
+        reject(unavailable('keeper unreachable', { cause: err }));
+      });
+    });
   }
 
   drop(key: string): void {

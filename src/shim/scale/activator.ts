@@ -4,12 +4,20 @@
  * from this node are answered without a wake; anything else asks for a wake and, once the app is
  * back, is proxied to it. After the wake the redirect is removed and new connections go straight
  * to the app; the proxied ones live until they close or sit idle past proxy-timeout.
+ *
+ * Under a keeper (docs/restart-safety.md) a held connection outlives the worker: the keeper gets a
+ * copy of it at once, and after the wake the keeper, not the worker, dials the app and proxies. The
+ * worker never reads from a held client (accepted paused; a probe is told apart by peeking), so
+ * nothing the client sent is lost with a worker; the next one finds the connections still held
+ * and wakes the app for them.
  */
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DisposableStack2, describeError, type Logger } from '../../base/index.ts';
-import { dialInNetns, listenInNetns } from '../../netns/index.ts';
+import { DisposableStack2, describeError, internal, type Logger } from '../../base/index.ts';
+import { dialApp, joinSockets, listenInNetns } from '../../netns/index.ts';
 import { ACTIVATOR_MARK } from '../../nft/index.ts';
+import { close as closeFd, peekSocket } from '../../sys/index.ts';
+import type { SpliceTarget } from '../keeper/index.ts';
 import type { ClientWakes } from './client-wakes.ts';
 import { classify, PROBE_RESPONSE } from './probe.ts';
 
@@ -24,17 +32,34 @@ export interface ActivatorOptions {
   log: Logger;
   /** Resolves when the app accepts connections again; rejects if it cannot be brought back. */
   wake: () => Promise<void>;
-  /**
-   * Listening sockets kept across a worker restart (docs/restart-safety.md): `inherited` gives the
-   * one a keeper kept for an app port (connections made meanwhile wait in its backlog), `keep`
-   * hands a new one to the keeper.
-   */
-  listeners?: { inherited(appPort: number): number | undefined; keep(appPort: number, fd: number): void };
+  /** A keeper's fd store: the listeners and the held connections outlive a worker. */
+  fds?: ActivatorFds;
   /** Where each held connection's accept -> app reached time and the connections held now go. */
   wakes?: ClientWakes;
 }
 
+/**
+ * What the activator keeps in a keeper (docs/restart-safety.md), per app port: its listening socket
+ * (connections made while no worker runs wait in its backlog) and each held connection until the
+ * keeper has joined it to the app.
+ */
+export interface ActivatorFds {
+  inheritedListener(appPort: number): number | undefined;
+  keepListener(appPort: number, fd: number): void;
+  /** Connections a previous worker held and never joined: ours now (the fd is this process's copy). */
+  inheritedHeld(): { key: string; appPort: number; fd: number }[];
+  /** Gives the keeper a copy of a held connection; returns its key. */
+  keepHeld(appPort: number, fd: number): string;
+  /** The keeper dials the app and proxies the connection from now on. */
+  splice(key: string, target: SpliceTarget): Promise<void>;
+  dropHeld(key: string): void;
+}
+
+/** A connection waiting for the app: our own socket (no keeper), or one the keeper has a copy of. */
+type Held = { kind: 'own'; socket: net.Socket } | { kind: 'kept'; key: string; release: () => void };
+
 const PROBE_WAIT_MS = 300;
+const PEEK_INTERVAL_MS = 10;
 
 export class Activator {
   readonly #o: ActivatorOptions;
@@ -42,6 +67,8 @@ export class Activator {
   readonly #servers: net.Server[] = [];
   /** Every socket we hold or proxy, destroyed on close (server.close waits for them otherwise). */
   readonly #sockets = new Set<net.Socket>();
+  /** Held connections inherited from the last worker, as bare fds (see resumeHeld). */
+  readonly #rawFds = new Set<number>();
   /** Connections accepted since the last reset (the checkpoint uses it to see a wake coming). */
   accepted = 0;
   probesAnswered = 0;
@@ -54,14 +81,19 @@ export class Activator {
     const a = new Activator(o);
     try {
       for (const appPort of o.appPorts) {
-        const kept = o.listeners?.inherited(appPort);
+        const kept = o.fds?.inheritedListener(appPort);
+        // Paused: a held client's bytes stay in the kernel until whoever proxies it reads them.
         const server =
           kept === undefined
-            ? await listenInNetns(o.netnsPath, { host: '::', port: 0, backlog: 1024 })
+            ? await listenInNetns(o.netnsPath, {
+                host: '::',
+                port: 0,
+                backlog: 1024,
+                server: { pauseOnConnect: true },
+              })
             : await listenOnFd(kept);
-        // Node has no public accessor for a listening socket's fd; the handle's is stable on Linux.
-        const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
-        if (kept === undefined && typeof fd === 'number' && fd >= 0) o.listeners?.keep(appPort, fd);
+        const fd = fdOf(server);
+        if (kept === undefined && fd !== undefined) o.fds?.keepListener(appPort, fd);
         a.#stack.defer(() => new Promise<void>((r) => server.close(() => r())));
         server.on('connection', (sock) => void a.#handle(sock, appPort));
         a.#servers.push(server);
@@ -78,42 +110,94 @@ export class Activator {
     return this.#servers.map((s) => (s.address() as net.AddressInfo).port);
   }
 
+  /** Closes the listeners and our copies of held connections (a keeper keeps its own). */
   async close(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
+    for (const fd of this.#rawFds) closeFd(fd);
+    this.#rawFds.clear();
     await this.#stack.dispose();
+  }
+
+  /**
+   * Takes up the connections the last worker held (call once the container's phase is known: each
+   * asks for a wake). Their clients still wait, their bytes unread.
+   */
+  resumeHeld(): void {
+    for (const h of this.#o.fds?.inheritedHeld() ?? []) {
+      // Never wrapped in a net.Socket here: Node would start reading the client's bytes at once.
+      this.#rawFds.add(h.fd);
+      const release = () => {
+        if (this.#rawFds.delete(h.fd)) closeFd(h.fd);
+      };
+      this.#o.log.info('a connection held by the last worker waits for the app', { appPort: h.appPort });
+      void this.#hold({ kind: 'kept', key: h.key, release }, h.appPort, performance.now());
+    }
   }
 
   async #handle(client: net.Socket, appPort: number): Promise<void> {
     const o = this.#o;
     const acceptedAt = performance.now(); // the client's wait starts here, probe sniffing included
     this.#track(client);
-    client.pause();
     client.on('error', (err) => o.log.debug('activator client error', { error: err }));
     const remote = (client.remoteAddress ?? '').replace(/^::ffff:/, '');
-    let buffered: Buffer = Buffer.alloc(0);
     if (o.probeDetection && o.nodeAddresses.has(remote)) {
-      const verdict = await this.#sniff(client, (b) => (buffered = b));
+      const verdict = await this.#sniff(client);
       if (verdict === 'http-probe' || verdict === 'tcp-probe') {
         this.probesAnswered++;
+        // Read the request away first: closing with unread bytes resets, and the reset can
+        // discard the answer before kubelet reads it.
+        client.resume();
         if (verdict === 'http-probe') client.end(PROBE_RESPONSE);
         else client.destroy();
         o.log.debug('probe answered without a wake', { verdict, remote });
         return;
       }
     }
+    const fd = fdOf(client);
+    const held: Held =
+      o.fds && fd !== undefined
+        ? { kind: 'kept', key: o.fds.keepHeld(appPort, fd), release: () => client.destroy() }
+        : { kind: 'own', socket: client };
+    await this.#hold(held, appPort, acceptedAt);
+  }
+
+  /** Wakes the app for a held client, then joins the two (in the keeper when `key` says it has a copy). */
+  async #hold(held: Held, appPort: number, acceptedAt: number): Promise<void> {
+    const o = this.#o;
     this.accepted++;
     const unhold = o.wakes?.hold();
     try {
       await o.wake();
-      const app = this.#track(await this.#dial(appPort));
+      if (held.kind === 'kept') {
+        if (!o.fds) throw internal('a kept connection without a keeper');
+        await o.fds.splice(held.key, {
+          netnsPath: o.netnsPath,
+          port: appPort,
+          mark: ACTIVATOR_MARK,
+          connectTimeoutMs: o.connectTimeoutMs,
+          idleMs: o.proxyTimeoutMs,
+        });
+        held.release(); // our copy only: the keeper's carries the connection
+      } else {
+        const app = this.#track(
+          await dialApp(o.netnsPath, { port: appPort, mark: ACTIVATOR_MARK, timeoutMs: o.connectTimeoutMs }),
+        );
+        void joinSockets(held.socket, app, { idleMs: o.proxyTimeoutMs });
+      }
       const heldMs = performance.now() - acceptedAt;
       unhold?.();
       o.wakes?.reached(heldMs);
-      o.log.debug('proxying a held connection', { remote, appPort, heldMs: Math.round(heldMs) });
-      this.#pipe(client, app, buffered);
+      o.log.debug('a held connection reached the app', {
+        appPort,
+        heldMs: Math.round(heldMs),
+        keeper: held.kind === 'kept',
+      });
     } catch (err) {
-      o.log.warn('held connection could not reach the app', { remote, appPort, error: describeError(err) });
-      client.destroy();
+      o.log.warn('held connection could not reach the app', { appPort, error: describeError(err) });
+      if (held.kind === 'kept') {
+        o.fds?.dropHeld(held.key);
+        held.release();
+      } else held.socket.destroy();
     } finally {
       unhold?.();
     }
@@ -125,90 +209,41 @@ export class Activator {
     return s;
   }
 
-  /** Reads what a node-local client sends first, up to the probe buffer or a short wait. */
-  #sniff(client: net.Socket, keep: (b: Buffer) => void): Promise<ReturnType<typeof classify>> {
+  /**
+   * Looks at what a node-local client sends first without taking it (MSG_PEEK), until it is
+   * recognised or the short wait is over: the bytes stay for the app.
+   */
+  async #sniff(client: net.Socket): Promise<ReturnType<typeof classify>> {
     const o = this.#o;
-    return new Promise((resolve) => {
-      let buf: Buffer = Buffer.alloc(0);
-      let ended = false;
-      const finish = (v: ReturnType<typeof classify>) => {
-        clearTimeout(timer);
-        client.off('data', onData);
-        client.off('end', onEnd);
-        client.off('close', onEnd);
-        client.pause();
-        keep(buf);
-        resolve(v);
-      };
-      const decide = () => {
-        const v = classify(buf, ended, o.probeBufferSize);
-        if (v !== 'undecided') finish(v);
-      };
-      const onData = (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        decide();
-      };
-      const onEnd = () => {
-        ended = true;
-        decide();
-      };
-      const timer = setTimeout(
-        () => finish(buf.length === 0 ? 'client' : classify(buf, true, o.probeBufferSize)),
-        PROBE_WAIT_MS,
-      );
-      client.on('data', onData);
-      client.once('end', onEnd);
-      client.once('close', onEnd);
-      client.resume();
-    });
-  }
-
-  /** Connects to the app inside the pod, retrying while it comes up, within connect-timeout. */
-  async #dial(port: number): Promise<net.Socket> {
-    const deadline = performance.now() + this.#o.connectTimeoutMs;
-    let lastErr: unknown;
-    for (let delay = 1; performance.now() < deadline; delay = Math.min(delay * 2, 20)) {
-      for (const host of ['127.0.0.1', '::1']) {
-        try {
-          return await dialInNetns(
-            this.#o.netnsPath,
-            { host, port, mark: ACTIVATOR_MARK },
-            AbortSignal.timeout(Math.max(1, Math.ceil(deadline - performance.now()))),
-          );
-        } catch (err) {
-          lastErr = err;
-        }
+    const fd = fdOf(client);
+    if (fd === undefined) return 'client';
+    const deadline = performance.now() + PROBE_WAIT_MS;
+    for (;;) {
+      let seen: { bytes: Buffer; ended: boolean };
+      try {
+        seen = peekSocket(fd, o.probeBufferSize);
+      } catch {
+        return 'client'; // a reset client: it is closed below like any other
       }
-      await sleep(delay);
+      const verdict = classify(seen.bytes, seen.ended, o.probeBufferSize);
+      if (verdict !== 'undecided') return verdict;
+      if (performance.now() >= deadline)
+        return seen.bytes.length === 0 ? 'client' : classify(seen.bytes, true, o.probeBufferSize);
+      await sleep(PEEK_INTERVAL_MS);
     }
-    throw new Error(`app port ${port} did not accept within connect-timeout ${this.#o.connectTimeoutMs} ms`, {
-      cause: lastErr,
-    });
   }
+}
 
-  #pipe(client: net.Socket, app: net.Socket, first: Buffer): void {
-    const timeout = this.#o.proxyTimeoutMs;
-    for (const s of [client, app]) {
-      s.setTimeout(timeout, () => {
-        client.destroy();
-        app.destroy();
-      });
-      s.on('error', () => {
-        client.destroy();
-        app.destroy();
-      });
-    }
-    if (first.length > 0) app.write(first);
-    client.pipe(app);
-    app.pipe(client);
-    client.resume();
-  }
+/** Node has no public accessor for a socket's fd; the handle's is stable on Linux. */
+function fdOf(s: net.Socket | net.Server): number | undefined {
+  const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /** A server on a listening socket this process inherited. */
 function listenOnFd(fd: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    const server = net.createServer({ pauseOnConnect: true });
     server.once('error', reject);
     server.listen({ fd }, () => {
       server.off('error', reject);

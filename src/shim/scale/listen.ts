@@ -9,6 +9,7 @@ import type { ScaleContext } from './context.ts';
 import type { Net } from './phase.ts';
 import type { ScaleDeps } from './scale-types.ts';
 import type { ClientWakes } from './client-wakes.ts';
+import type { ActivatorFds } from './activator.ts';
 
 /** The app's ports: waits for it to listen (backoff from 50 ms, for up to a minute). */
 export async function discoverPorts(
@@ -52,7 +53,7 @@ export async function listen(
     log: ctx.log,
     wake,
     wakes,
-    ...(deps.fds ? { listeners: listenerStore(ctx.container.id, deps.fds) } : {}),
+    ...(deps.fds ? { fds: activatorFds(ctx.container.id, deps.fds) } : {}),
   });
   const nft = tools.table({
     containerId: ctx.container.id,
@@ -74,9 +75,37 @@ export async function listen(
 /** The keeper's fd store, keyed per container and app port: the listeners outlive a worker. */
 export const activatorKey = (containerId: string, appPort: number) => `${containerId}/activator-${appPort}`;
 
-function listenerStore(containerId: string, fds: NonNullable<ScaleDeps['fds']>) {
+/** Held connections: per container, app port, and a number unique to the worker that accepted it. */
+const heldPrefix = (containerId: string) => `${containerId}/held-`;
+let heldSeq = 0;
+/** Inherited held connections are taken up once per worker. */
+const heldTaken = new Set<string>();
+
+/** Drops what the keeper still holds of a container that is gone: held connections it left behind. */
+export function dropHeldOf(containerId: string, fds: NonNullable<ScaleDeps['fds']>): void {
+  for (const key of fds.inheritedKeys) if (key.startsWith(heldPrefix(containerId))) fds.drop(key);
+}
+
+function activatorFds(containerId: string, fds: NonNullable<ScaleDeps['fds']>): ActivatorFds {
+  const prefix = heldPrefix(containerId);
   return {
-    inherited: (appPort: number) => fds.inherited(activatorKey(containerId, appPort)),
-    keep: (appPort: number, fd: number) => fds.keep(activatorKey(containerId, appPort), fd),
+    inheritedListener: (appPort) => fds.inherited(activatorKey(containerId, appPort)),
+    keepListener: (appPort, fd) => fds.keep(activatorKey(containerId, appPort), fd),
+    inheritedHeld: () =>
+      fds.inheritedKeys.flatMap((key) => {
+        const m =
+          key.startsWith(prefix) && !heldTaken.has(key) ? /^(\d+)-/.exec(key.slice(prefix.length)) : null;
+        const fd = m ? fds.inherited(key) : undefined;
+        if (!m || fd === undefined) return [];
+        heldTaken.add(key);
+        return [{ key, appPort: Number(m[1]), fd }];
+      }),
+    keepHeld: (appPort, fd) => {
+      const key = `${prefix}${appPort}-${process.pid}-${++heldSeq}`;
+      fds.keep(key, fd);
+      return key;
+    },
+    splice: (key, target) => fds.splice(key, target),
+    dropHeld: (key) => fds.drop(key),
   };
 }

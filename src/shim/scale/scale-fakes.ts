@@ -124,7 +124,13 @@ export function makeWorld(
       remove: nftStep('remove'),
       activity: () => step(w, 'nft activity').then(() => w.count),
     }),
-    listen: () => Promise.resolve({ ports: [30080], accepted: 0, close: () => step(w, 'activator close') }),
+    listen: () =>
+      Promise.resolve({
+        ports: [30080],
+        accepted: 0,
+        resumeHeld: () => undefined,
+        close: () => step(w, 'activator close'),
+      }),
     wakePreparation: () => next,
     dirtyTracking: () => Promise.resolve(true),
     openConnections: () => Promise.resolve(w.held as never),

@@ -8,6 +8,7 @@ import type { LazyPagesDaemon } from '../../criu/index.ts';
 import type { HeldConnection } from '../../nft/index.ts';
 import type { TcpConnection } from '../../sys/index.ts';
 import type { ActivatorOptions } from './activator.ts';
+import type { SpliceTarget } from '../keeper/index.ts';
 import type { TrafficOptions } from './traffic.ts';
 import type { TmpfsCopy } from './tmpfs-copies.ts';
 
@@ -67,6 +68,8 @@ export interface Listener {
   readonly ports: number[];
   /** Connections accepted since the last reset (a wake coming while the dump is written). */
   accepted: number;
+  /** Takes up the connections a previous worker held (once the phase is known). */
+  resumeHeld(): void;
   close(): Promise<void>;
 }
 
@@ -162,8 +165,11 @@ export interface ScaleDeps {
   /** A keeper's fd store (docs/restart-safety.md): the activator's listeners outlive a worker. */
   fds?: {
     inherited(key: string): number | undefined;
+    readonly inheritedKeys: readonly string[];
     keep(key: string, fd: number): void;
     drop(key: string): void;
+    /** The keeper proxies the connection kept under `key` to the app (keeper/messages.ts). */
+    splice(key: string, target: SpliceTarget): Promise<void>;
   };
   /** Fakes for unit tests; production uses tools.ts. */
   tools?: Partial<ScaleTools>;

@@ -29,7 +29,7 @@ import { rollBack } from './rollback.ts';
 import { dumpPhases, stopApp } from './stop-app.ts';
 import { bringAppBack, countWake, reportWakeFailure, settleAfterWake } from './wake.ts';
 import { adoptAsleep, disposeScaled, recordOf } from './lifecycle.ts';
-import { activatorKey, discoverPorts, listen } from './listen.ts';
+import { activatorKey, discoverPorts, dropHeldOf, listen } from './listen.ts';
 import { ClientWakes } from './client-wakes.ts';
 import type { ScaleRecord } from '../records/index.ts';
 import { DEFAULT_TIMEOUTS, newStats, transitions, type ScaleDeps, type ScalePhase } from './scale-types.ts';
@@ -94,6 +94,7 @@ export class ScaledContainer {
     this.#log.info('scale to zero enabled', { ports: this.ports, scaledownMs: this.config.scaledownMs });
     const net = await this.#listen();
     this.#enter(this.#running(net, 0, Promise.resolve()));
+    net.activator.resumeHeld(); // a dead worker's held clients (adopted running): the app is up
     this.#schedule();
   }
 
@@ -279,6 +280,7 @@ export class ScaledContainer {
     this.ports = [...rec.ports];
     const net = await adoptAsleep(this.#ctx, rec, () => this.#listen());
     this.#enter({ kind: 'scaled-down', net, held: 0 });
+    net.activator.resumeHeld(); // a dead worker's held clients: each asks for the wake
     this.#schedule(); // the idle ticks resume once it is awake
     this.#log.info('sleeping container adopted', { ports: this.ports, tmpfsCopies: rec.tmpfs?.length ?? 0 });
   }
@@ -288,7 +290,9 @@ export class ScaledContainer {
     clearTimeout(this.#timer);
     this.#life.abort();
     this.abortInFlight('the container is being deleted');
-    for (const port of this.ports) this.#ctx.deps.fds?.drop(activatorKey(this.container.id, port));
+    const fds = this.#ctx.deps.fds;
+    for (const port of this.ports) fds?.drop(activatorKey(this.container.id, port));
+    if (fds) dropHeldOf(this.container.id, fds);
     const net = netOf(this.#phase);
     if (this.#phase.kind !== 'stopped') this.#enter({ kind: 'stopped', net });
     await disposeScaled(this.#ctx, net, this.#timeouts.disposeMs);
