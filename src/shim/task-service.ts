@@ -23,6 +23,7 @@ import { exitTimestamp, type ProcessPhase } from './process.ts';
 import { statsAny } from './stats.ts';
 import type { LinuxResources } from '../runc/index.ts';
 import { parseRuntimeOptions } from './runtime-options.ts';
+import { removeHalfCreated } from './half-created.ts';
 
 type TaskMethods = typeof Task extends GenService<infer T extends GenServiceMethods> ? T : never;
 
@@ -82,10 +83,13 @@ export class TaskService {
     return this.#deps.link;
   }
 
-  /** Writes `c`'s record (off the caller's path: never awaited by an operation). */
-  saveRecord(c: Container): void {
+  /**
+   * Writes `c`'s record; resolves once it is durable. Create, Exec and an exec's Start wait for it
+   * (answered, they must survive the worker); phase changes do not (nothing on a wake's path waits).
+   */
+  saveRecord(c: Container): Promise<void> {
     const store = this.records;
-    if (!store || !this.containers.has(c.id)) return;
+    if (!store || !this.containers.has(c.id)) return Promise.resolve();
     const stat = c.init.pid > 0 ? readProcStatSync(c.init.pid) : undefined;
     // Asleep, the init is gone: the record keeps the last one it saw (a new worker needs the pid).
     const init = stat ? { pid: c.init.pid, startTime: stat.startTime } : this.#lastInit.get(c.id);
@@ -104,7 +108,7 @@ export class TaskService {
       ...(execs.length > 0 ? { execs } : {}),
       updatedAt: '',
     };
-    void store.write(r);
+    return store.write(r);
   }
 
   /**
@@ -113,13 +117,13 @@ export class TaskService {
    */
   async adopt(records: readonly ContainerRecord[]): Promise<void> {
     for (const r of records) {
-      if (!existsSync(path.join(r.bundle, 'config.json'))) {
-        // containerd removed the task while no worker served it (a `delete` after the keeper died).
-        void this.records?.remove(r.id);
+      if (!r.init) {
+        // The worker died inside Create; not awaited: its `runc create` may still run.
+        void removeHalfCreated(r, { runc: this.#deps.runc, records: this.records, log: this.#log });
         continue;
       }
-      if (!r.init) {
-        // Never got a pid: created mid-death; containerd's Create failed with Unavailable.
+      if (!existsSync(path.join(r.bundle, 'config.json'))) {
+        // containerd removed the task while no worker served it (a `delete` after the keeper died).
         void this.records?.remove(r.id);
         continue;
       }
@@ -171,6 +175,17 @@ export class TaskService {
         this.hooks.beforeCreate?.(req.bundle);
         this.#creating.add(req.id);
         try {
+          // First a record without a pid: a worker that dies inside `runc create` leaves it, and
+          // the next removes what runc made (adopt).
+          await this.records?.write({
+            version: RECORD_VERSION,
+            id: req.id,
+            namespace: this.namespace,
+            bundle: req.bundle,
+            stdio: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr },
+            terminal: req.terminal,
+            updatedAt: '',
+          });
           const c = await Container.create(
             {
               id: req.id,
@@ -182,9 +197,12 @@ export class TaskService {
             },
             this.#deps,
             ctx.signal,
-          );
+          ).catch((err: unknown) => {
+            void this.records?.remove(req.id); // nothing was made: no record
+            throw err;
+          });
           this.containers.set(req.id, c);
-          this.saveRecord(c);
+          await this.saveRecord(c);
           await this.hooks.onCreated?.(c);
           return { pid: c.init.pid };
         } finally {
@@ -198,7 +216,7 @@ export class TaskService {
         if (req.execId) await this.hooks.beforeExec?.(c);
         const pid = await c.queue.run(async () => c.start(req.execId));
         if (!req.execId) await this.hooks.afterStart?.(c);
-        else this.saveRecord(c); // a running exec is in the record: a new worker takes it over
+        else await this.saveRecord(c); // a running exec is in the record: a new worker takes it over
         return { pid };
       },
       state: async (req) => {
@@ -231,7 +249,7 @@ export class TaskService {
           this.containers.delete(req.id);
           this.#lastInit.delete(req.id);
           void this.records?.remove(req.id);
-        } else this.saveRecord(c);
+        } else void this.saveRecord(c);
         return { pid: exit.pid, exitStatus: exit.status, exitedAt: exitTimestamp(exit) };
       },
       pids: async (req) => {
@@ -298,7 +316,7 @@ export class TaskService {
         );
         // Created, not started: a Start that reaches the next worker (an upgrade between the two
         // calls) must find it there.
-        this.saveRecord(c);
+        await this.saveRecord(c);
         return {};
       },
       checkpoint: async (req) => {

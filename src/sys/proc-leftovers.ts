@@ -21,8 +21,11 @@ export function cmdlineNames(cmdline: string, dir: string): boolean {
   return false;
 }
 
-/** Processes (other than this one) with an argument naming `dir` or a path below it. */
-export function processesNaming(dir: string): number[] {
+/**
+ * Processes (other than this one) with an argument naming `dir` or a path below it, and, with
+ * `only`, whose argument list passes it.
+ */
+export function processesNaming(dir: string, only?: (argv: string[]) => boolean): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
@@ -34,7 +37,7 @@ export function processesNaming(dir: string): number[] {
       if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ESRCH') continue; // exited meanwhile
       throw err;
     }
-    if (cmdlineNames(cmdline, dir)) out.push(pid);
+    if (cmdlineNames(cmdline, dir) && (!only || only(cmdline.split('\0').filter(Boolean)))) out.push(pid);
   }
   return out;
 }

@@ -9,7 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { IMAGES, MARKERS } from '../../harness/images/index.ts';
@@ -44,6 +44,8 @@ interface Kill {
   waitedMs?: number;
   tool?: string;
   toolPid?: number;
+  /** The runc tool's last argument (the container id, for `create`). */
+  target?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ interface Kill {
  * with what it did.
  */
 function armKiller(
-  mode: 'checkpoint' | 'restore',
+  mode: 'checkpoint' | 'restore' | 'create',
   id: string,
 ): { ready: Promise<void>; killed: Promise<Kill> } {
   const child = spawn(process.execPath, ['--import', 'tsx', KILLER, mode, id, WORKER_PID_FILE, '60000'], {
@@ -233,6 +235,53 @@ test('a connection that woke the app keeps working across a SIGKILL of the worke
   } finally {
     await f.remove(pod);
   }
+});
+
+test('the worker SIGKILLed inside runc create: the Create fails, what runc made is removed, a retry starts', async (t) => {
+  await threePods(); // a worker runs (the killer watches its children)
+  const killer = armKiller('create', '-');
+  await killer.ready;
+  const spec = (name: string) => ({
+    name,
+    handler: 'zeropod' as const,
+    annotations: scaleAnnotations('1h'),
+    containers: [{ name: 'redis', image: IMAGES.redis }],
+  });
+  const attempt = f.runPod(spec('rw-created-at-death')).then(
+    async (pod) => {
+      await f.remove(pod);
+      return 'created';
+    },
+    (err: unknown) => `failed: ${String(err).slice(0, 300)}`,
+  );
+  const kill = await killer.killed;
+  assert.ok(kill.hit, `the kill landed while runc create ran (${JSON.stringify(kill)})`);
+  const outcome = await attempt; // answered, not hung
+  const runcState = () =>
+    execFileSync('runc', ['--root', '/run/containerd/runc/k8s.io', 'state', kill.target!], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const gone = await within(10_000, 'runc forgets the half-created container', () =>
+    Promise.resolve().then(() => {
+      try {
+        runcState();
+      } catch {
+        return; // runc knows it no more
+      }
+      throw new Error(`runc still has ${kill.target}`);
+    }),
+  );
+  const retried = await f.runPod(spec('rw-created-after-death'));
+  try {
+    const pong = await within(10_000, 'the retried redis answers', () => redis(retried.ip, 'PING'));
+    assert.equal(pong.value, '+PONG', 'the retry runs');
+  } finally {
+    await f.remove(retried);
+  }
+  t.diagnostic(
+    `killed during runc create of ${kill.target?.slice(0, 12)}; the RunPodSandbox: ${outcome}; runc's ` +
+      `container gone ${gone.ms} ms later`,
+  );
 });
 
 test('pods stop and are removed normally after the kills', async () => {

@@ -90,7 +90,7 @@ export function scaleExtension(opts: ScaleExtensionOptions): Extension {
         status.watch(s);
         // Stable phases are recorded (off the wake's path) for a worker that starts after this one.
         s.state.onChange(({ to }) => {
-          if (to === 'running' || to === 'scaled-down') setImmediate(() => tasks.saveRecord(c));
+          if (to === 'running' || to === 'scaled-down') setImmediate(() => void tasks.saveRecord(c));
         });
         return s;
       };
