@@ -42,6 +42,19 @@ void test('processesNaming finds a live process by an argument naming the direct
   });
   t.after(() => child.kill('SIGKILL'));
   await once(child, 'spawn');
+  // 'spawn' comes after fork, maybe before exec: until then the child's cmdline is ours.
+  for (let i = 0; i < 100 && processesNaming(dir).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(processesNaming(dir), [child.pid]);
   assert.deepEqual(processesNaming(`${dir}x`), []);
+  assert.deepEqual(
+    processesNaming(dir, (argv) => argv[0] === '/bin/sh'),
+    [child.pid],
+    'kept by the filter',
+  );
+  assert.deepEqual(
+    processesNaming(dir, (argv) => argv.includes('create')),
+    [],
+    'left out by the filter',
+  );
 });

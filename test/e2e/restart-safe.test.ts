@@ -94,6 +94,8 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGHUP'] as const) {
     }
     const st = await scaledStatus(ids[0]!);
     assert.equal(st?.freshStarts ?? 0, 0, 'no fresh start: memory kept');
+    if (signal === 'SIGKILL')
+      assert.equal(st?.lastWakeVia, 'prepared', 'the new worker prepared the restore again: no runc restore');
   });
 }
 

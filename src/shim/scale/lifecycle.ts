@@ -11,8 +11,8 @@ import { releaseStaleRestore, tmpfsCopiesIn, unmountUnder } from './tmpfs-copies
 
 /**
  * A sleeping container whose worker died: its image and the tmpfs copies are on disk, the prepared
- * restore's waiter died with the worker. Listen again, redirect again, and let the next wake go
- * through `runc restore` (runc's record of the old init goes first, as when nothing was prepared).
+ * restore's waiter died with the worker. Prepare the restore again (else runc's record of the old
+ * init goes, and the next wake goes through `runc restore`), listen again, redirect again.
  * Held connections are not carried over: their hold rules went with the old table (reset on wake).
  */
 export async function adoptAsleep(
@@ -27,8 +27,14 @@ export async function adoptAsleep(
   // CRIU root bind are no one's now (the tmpfs copies stay: the wake binds them).
   releaseStaleRestore(ctx.workPath, (m, err) => log.debug(m, { error: describeError(err) }));
   if (c.init.io) c.init.io.holdOpen = true;
-  await c.runc.delete(c.id, { force: true }).catch((err: unknown) => {
-    log.debug('runc record of the sleeping container', { error: describeError(err) });
+  // The restore made ready again, as after a checkpoint: runc's record and the cgroups are still
+  // there, so the first wake after a restart is as fast as any. Failing that (or not wanted), runc's
+  // record goes and the wake goes through `runc restore`.
+  await ctx.next.afterStop({
+    imagePath: rec.imagePath,
+    tcpEstablished: rec.heldConnections > 0,
+    lazyPages: ctx.tools.pagesBytes(rec.imagePath) >= ctx.deps.lazyPagesMinBytes,
+    prepare: process.env['ZEROPOD_RESTORE'] !== 'runc' && !ctx.config.disableCheckpointing,
   });
   const net = await listen();
   try {

@@ -90,7 +90,7 @@ void test('detach (SIGTERM) keeps the image and ticks no more; dispose removes i
   assert.equal(w.s.state.phase, 'stopped');
 });
 
-void test('a sleeping container is re-adopted from its record and wakes through runc restore', async (t) => {
+void test('a sleeping container is re-adopted from its record, its restore prepared again', async (t) => {
   const w = makeWorld(t);
   mkdirSync(w.s.imagePath, { recursive: true });
   await w.s.adoptAsleep({
@@ -103,12 +103,12 @@ void test('a sleeping container is re-adopted from its record and wakes through 
     tmpfs: [{ mountpoint: '/dev', key: 'zp-tmpfs-0', dir: path.join(w.s.workPath, 'tmpfs-0') }],
   });
   assert.equal(w.s.state.phase, 'scaled-down');
-  assert.deepEqual(w.calls, ['adopt copies', 'runc delete', 'nft install', 'nft redirect']);
+  assert.deepEqual(w.calls, ['adopt copies', 'prepare wake', 'nft install', 'nft redirect']);
   assert.equal(w.s.record().heldConnections, 0, 'their hold rules went with the old table');
   assert.equal(w.c.exitPolicy({ pid: NO_PID, status: 137, exitedAt: new Date() }), 'suppress');
   await w.s.requestWake();
   assert.equal(w.s.state.phase, 'running');
-  assert.equal(w.s.stats.lastWakeVia, 'runc restore');
+  assert.equal(w.s.stats.lastWakeVia, 'prepared');
 });
 
 void test('a re-adoption whose redirect fails closes what it opened', async (t) => {
