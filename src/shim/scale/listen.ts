@@ -86,7 +86,7 @@ export function dropHeldOf(containerId: string, fds: NonNullable<ScaleDeps['fds'
   for (const key of fds.inheritedKeys) if (key.startsWith(heldPrefix(containerId))) fds.drop(key);
 }
 
-function activatorFds(containerId: string, fds: NonNullable<ScaleDeps['fds']>): ActivatorFds {
+export function activatorFds(containerId: string, fds: NonNullable<ScaleDeps['fds']>): ActivatorFds {
   const prefix = heldPrefix(containerId);
   return {
     inheritedListener: (appPort) => fds.inherited(activatorKey(containerId, appPort)),
