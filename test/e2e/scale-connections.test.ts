@@ -1,15 +1,17 @@
 /**
  * The field report's complaint: a sleeping app lost its outbound connections (the original dumps
  * them closed). Ours dumps them with their TCP state and holds them while the app sleeps; data the
- * peer sent meanwhile arrives after the wake, on the same connection.
+ * peer sent meanwhile arrives after the wake, on the same connection. A client's idle keep-alive
+ * connection to the app is the other way round: it is reset when the app sleeps (held, its next
+ * request would be dropped with nothing to wake the app), so the client opens a new one, which wakes.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { IMAGES } from '../../harness/images/index.ts';
 import { waitForLog } from '../../harness/cri/index.ts';
-import { appPidsInContainer, httpGetFrom, waitForPhase } from '../../harness/net/index.ts';
-import { listenInNetns } from '../../src/netns/index.ts';
+import { appPidsInContainer, httpGetFrom, scaledStatus, waitForPhase } from '../../harness/net/index.ts';
+import { dialInNetns, listenInNetns } from '../../src/netns/index.ts';
 import { ScaleFixture, scaleAnnotations } from '../support/scale-pod.ts';
 
 const f = new ScaleFixture();
@@ -67,5 +69,38 @@ test('an outbound connection survives sleep and wake; data sent during the sleep
     peer.destroy();
   } finally {
     server.close();
+  }
+});
+
+test("a keep-alive client's idle connection is reset when the app sleeps, not left to hang; a new one wakes it", async () => {
+  const pod = await f.runPod({
+    name: 'scale-keepalive',
+    handler: 'zeropod',
+    annotations: scaleAnnotations('1s'),
+    containers: [{ name: 'nginx', image: IMAGES.nginx }],
+  });
+  const id = pod.containers.get('nginx')!;
+  await waitForPhase(id, 'running');
+  const s = await dialInNetns(f.client.netnsPath, { host: pod.ip, port: 80 }, AbortSignal.timeout(10_000));
+  let ended: string | undefined;
+  s.on('error', (err: NodeJS.ErrnoException) => (ended ??= `error ${err.code ?? err.message}`));
+  s.on('close', () => (ended ??= 'closed'));
+  let got = '';
+  s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+  try {
+    // One request on a kept-alive connection (nginx keeps it for 65 s), then silence.
+    s.write('GET / HTTP/1.1\r\nHost: pod\r\n\r\n');
+    for (let i = 0; i < 100 && !got.includes('</html>'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(got, /^HTTP\/1\.1 200/, 'the first request is answered');
+    const down = await waitForPhase(id, 'scaled-down');
+    assert.equal(down.connectionsHeld ?? 0, 0, 'the idle client connection is not held');
+    for (let i = 0; i < 100 && ended === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.notEqual(ended, undefined, 'the client saw its idle connection end with the sleep');
+    const res = await httpGetFrom(f.client, pod.ip, 80);
+    assert.equal(res.status, 200, "the client's next connection wakes the app");
+    assert.equal((await scaledStatus(id))?.freshStarts ?? 0, 0, 'from its image');
+  } finally {
+    s.destroy();
+    await f.remove(pod);
   }
 });

@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type net from 'node:net';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { paths } from '../../harness/env/index.ts';
@@ -20,7 +21,7 @@ import {
   kubeconfigHere,
   kubeJson,
 } from '../../harness/k8s/index.ts';
-import { dialInNetns } from '../../src/netns/index.ts';
+import { listenInNetns } from '../../src/netns/index.ts';
 import { KubeFixture } from './fixture.ts';
 
 const f = new KubeFixture('zp-manager');
@@ -356,50 +357,74 @@ test('a Guaranteed pod cannot lower its requests (its QoS class would change): a
   assert.equal(now.annotations['zeropod.ctrox.dev/cpu-requests'], undefined, 'no originals left behind');
 });
 
+/** busybox: httpd on 8080 to wake it by, and an idle connection of its own to the client host. */
+const outbound = (server: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: outbound
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: outbound
+  template:
+    metadata:
+      annotations:
+        zeropod.ctrox.dev/scaledown-duration: 3s
+      labels:
+        app: outbound
+    spec:
+      runtimeClassName: zeropod
+      containers:
+        - image: zeropod.local/busybox:1
+          name: app
+          command: ['sh', '-c', 'httpd -p 8080 -h /tmp; sleep 3600 | nc ${server} 9000']
+`;
+
 test('connections held while asleep and the wake latency clients saw, as the shim counts them', async () => {
-  const pod = await f.pod('nginx');
-  const name = pod.metadata.name;
-  const id = containerIdOf(pod, 'nginx');
-  // Awake first (the tests before leave it asleep): a request wakes it.
-  assert.equal((await httpGetFrom(f.client, pod.status.podIP!, 80, '/', 20_000)).status, 200);
-  await waitForPhase(id, 'running', 30_000);
-  // An idle keep-alive client: its connection is dumped open and held while nginx sleeps.
-  const idle = await dialInNetns(
-    f.client.netnsPath,
-    { host: pod.status.podIP!, port: 80 },
-    AbortSignal.timeout(10_000),
-  );
-  idle.on('error', () => undefined);
+  // The app's own connection (to its database, say) is dumped open and held while it sleeps.
+  const server = await listenInNetns(f.client.netnsPath, { host: f.client.address, port: 9000 });
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
   try {
+    await f.apply(outbound(f.client.address));
+    const pod = await f.rollout('outbound');
+    const name = pod.metadata.name;
+    const id = containerIdOf(pod, 'app');
+    const peer = await accepted;
+    peer.on('error', () => undefined);
     await nextPhaseChange(id, 'scaled-down', 60_000);
     const shim = async () => (await scaledStatus(id))!;
-    assert.equal((await shim()).connectionsHeld, 1, 'the shim holds the idle connection');
+    assert.equal((await shim()).connectionsHeld, 1, "the shim holds the app's connection");
     await metricMatches(
       'zeropod_connections_held',
       name,
-      'nginx',
+      'app',
       async () => (await shim()).connectionsHeld ?? -1,
     );
+    assert.equal(await metric('zeropod_connections_held', name, 'app'), 1);
     const before = (await shim()).clientWakes ?? 0;
     const woke = nextPhaseChange(id, 'running', 30_000);
-    assert.equal((await httpGetFrom(f.client, pod.status.podIP!, 80, '/', 20_000)).status, 200);
+    const res = await httpGetFrom(f.client, pod.status.podIP!, 8080, '/', 20_000);
+    assert.ok(res.status >= 200 && res.status < 500, `httpd answers (${res.status})`);
     await woke;
     assert.equal((await shim()).clientWakes, before + 1, 'one more client waited for a wake');
     await metricMatches(
       'zeropod_wake_latency_seconds_count',
       name,
-      'nginx',
+      'app',
       async () => (await shim()).clientWakes ?? -1,
     );
-    assert.ok((await metric('zeropod_wake_latency_seconds_sum', name, 'nginx'))! > 0, 'latencies observed');
+    assert.ok((await metric('zeropod_wake_latency_seconds_sum', name, 'app'))! > 0, 'latencies observed');
     await metricMatches(
       'zeropod_connections_held',
       name,
-      'nginx',
+      'app',
       async () => (await shim()).connectionsHeld ?? -1,
     );
-    assert.equal(await metric('zeropod_connections_held', name, 'nginx'), 0, 'awake: nothing held');
+    assert.equal(await metric('zeropod_connections_held', name, 'app'), 0, 'awake: nothing held');
+    assert.equal(peer.destroyed, false, "the app's connection lived through the sleep");
+    peer.destroy();
   } finally {
-    idle.destroy();
+    server.close();
   }
 });

@@ -25,6 +25,7 @@ export async function checkpointIdle(
   cp: Checkpointing,
   countBefore: number,
   signal: AbortSignal,
+  appPorts: readonly number[],
 ): Promise<CheckpointResult> {
   const { container: c, tools } = ctx;
   const { net, dump } = cp;
@@ -64,6 +65,7 @@ export async function checkpointIdle(
     dump.marks.prepared = tools.now();
     dump.freezerDir = tools.freezerDirOf(c.init.pid);
     const pids = tools.processesIn(dump.freezerDir, c.init.pid);
+    await closeIdleClients(ctx, pids, appPorts);
     const held = (await tools.openConnections(pids).catch(() => [])).filter((x) => x.state === '01');
     if (held.length === 0) {
       await c.runc.pause(c.id, { signal });
@@ -82,6 +84,29 @@ export async function checkpointIdle(
     return { kind: 'dumped' };
   } catch (error) {
     return { kind: 'failed', error: signal.aborted ? (signal.reason ?? error) : error };
+  }
+}
+
+/**
+ * Clients' idle connections to the app's own ports (keep-alive: an ingress's upstream pool, a
+ * browser, a database pool) are reset before the dump, not held: a held connection's packets are
+ * dropped while the app sleeps and nothing wakes it for them, so the client's next request on it
+ * would hang. Reset, the client drops it from its pool and its next request opens a connection,
+ * which the activator holds and wakes the app for. The app's own outbound connections are held.
+ * Idle means no traffic since the redirect went on: a request in flight would have kept it awake.
+ */
+async function closeIdleClients(ctx: ScaleContext, pids: readonly number[], appPorts: readonly number[]) {
+  const { tools } = ctx;
+  const open = await tools.openConnections(pids).catch(() => []);
+  const inbound = open.filter((x) => x.state === '01' && appPorts.includes(x.localPort));
+  if (inbound.length === 0) return;
+  try {
+    const closed = await tools.closeInbound(ctx.deps.netnsPath, appPorts);
+    ctx.log.info('idle client connections reset before the checkpoint', { found: inbound.length, closed });
+  } catch (err) {
+    ctx.warnOnce(
+      `idle client connections are held, not reset (their next request waits for another wake): ${describeError(err)}`,
+    );
   }
 }
 

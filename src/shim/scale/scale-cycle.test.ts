@@ -17,6 +17,23 @@ void test('an idle container is checkpointed and stopped; its exit is not report
   assert.deepEqual(w.s.record().activatorPorts, [30080]);
 });
 
+void test("clients' idle connections to the app's port are reset; the app's own outbound one is held", async (t) => {
+  const w = makeWorld(t);
+  await runningAndIdle(w);
+  w.held = [
+    { state: '01', localPort: 80 }, // a keep-alive client of the app
+    { state: '01', localPort: 41000 }, // the app's connection to its database
+  ];
+  await w.s.tick();
+  assert.equal(w.s.state.phase, 'scaled-down');
+  const dumpAt = w.calls.findIndex((c) => c.startsWith('runc checkpoint'));
+  assert.ok(
+    w.calls.includes('reset clients') && w.calls.indexOf('reset clients') < dumpAt,
+    w.calls.join(', '),
+  );
+  assert.equal(w.s.record().heldConnections, 1, 'only the outbound connection is dumped open and held');
+});
+
 void test('a busy container is not checkpointed; a running one reports its exit', async (t) => {
   const w = makeWorld(t);
   await w.s.begin();

@@ -27,7 +27,7 @@ export interface World {
   on: Record<string, () => void>;
   count: number;
   reported: ExitInfo[];
-  held: { state: string }[];
+  held: { state: string; localPort?: number }[];
   c: Container;
   s: ScaledContainer;
   /** Resolves once `call` was recorded. */
@@ -63,7 +63,7 @@ export function makeWorld(
     on: {} as Record<string, () => void>,
     count: 0,
     reported: [] as ExitInfo[],
-    held: [] as { state: string }[],
+    held: [] as { state: string; localPort?: number }[],
   };
   const runc = {
     root: path.join(root, 'runc'),
@@ -134,6 +134,12 @@ export function makeWorld(
     wakePreparation: () => next,
     dirtyTracking: () => Promise.resolve(true),
     openConnections: () => Promise.resolve(w.held as never),
+    closeInbound: async (_netns, ports) => {
+      await step(w, 'reset clients');
+      const before = w.held.length;
+      w.held = w.held.filter((x) => x.localPort === undefined || !ports.includes(x.localPort));
+      return before - w.held.length;
+    },
     freezerDirOf: () => '/fake/freezer',
     processesIn: (_d, init) => [init],
     listeningPorts: () => Promise.resolve([80]),

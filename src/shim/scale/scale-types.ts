@@ -121,6 +121,8 @@ export interface ScaleTools {
   dirtyTracking(): Promise<boolean>;
   /** The established TCP connections of these processes. */
   openConnections(pids: readonly number[]): Promise<TcpConnection[]>;
+  /** Closes (resets) the established connections to these local ports in the pod; how many went. */
+  closeInbound(netnsPath: string, ports: readonly number[]): Promise<number>;
   /** The freezer (v1) or unified (v2) cgroup directory of a process. */
   freezerDirOf(pid: number): string | undefined;
   /** The processes of a cgroup directory (the init alone when it cannot be read). */

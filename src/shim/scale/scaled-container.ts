@@ -163,7 +163,7 @@ export class ScaledContainer {
     };
     this.#enter(cp);
     const signal = AbortSignal.any([opSignal, abort.signal]);
-    const result = await checkpointIdle(this.#ctx, cp, countBefore, signal);
+    const result = await checkpointIdle(this.#ctx, cp, countBefore, signal, this.ports);
     if (result.kind === 'dropped' || result.kind === 'failed') {
       const failures = await rollBack(this.#ctx, cp, result);
       this.#enter(this.#running(cp.net, failures, Promise.resolve()));

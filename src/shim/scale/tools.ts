@@ -1,5 +1,6 @@
 /** The real process boundaries of the scale logic (scale-types.ts names them; tests inject fakes). */
 import { criuSupportsDirtyTracking, startLazyPages } from '../../criu/index.ts';
+import { closeEstablished } from '../../ss/index.ts';
 import { connectedTcpSockets } from '../../sys/index.ts';
 import { reclaimMemory, setFrozen } from '../cgroup-control.ts';
 import { cgroupDirsOf } from '../cgroups.ts';
@@ -18,6 +19,7 @@ export function systemTools(c: Container): ScaleTools {
     wakePreparation: (o) => new NextWake(c, o.workPath, o.log, o.warnOnce),
     dirtyTracking: () => criuSupportsDirtyTracking(),
     openConnections: (pids) => connectedTcpSockets(pids),
+    closeInbound: closeEstablished,
     freezerDirOf: (pid) => cgroupDirsOf(pid).get('freezer'),
     processesIn: containerPids,
     listeningPorts: listeningPortsOf,

@@ -1,0 +1,1 @@
+export { closeEstablished } from './ss.ts';
