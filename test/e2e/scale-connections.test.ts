@@ -104,3 +104,43 @@ test("a keep-alive client's idle connection is reset when the app sleeps, not le
     await f.remove(pod);
   }
 });
+
+test('a connection its peer has closed (CLOSE_WAIT) does not keep the app from sleeping', async () => {
+  // The peer ends the connection at once; the app keeps its half open and never closes it.
+  const server = await listenInNetns(f.client.netnsPath, { host: f.client.address, port: 9001 });
+  const ended: net.Socket[] = [];
+  server.on('connection', (s: net.Socket) => ended.push(s.end()));
+  try {
+    const pod = await f.runPod({
+      name: 'scale-close-wait',
+      handler: 'zeropod',
+      annotations: scaleAnnotations('1s'),
+      containers: [
+        {
+          name: 'app',
+          image: IMAGES.nodeApp,
+          seccomp: 'runtime/default',
+          command: [
+            'node',
+            '-e',
+            `require('http').createServer((q, r) => r.end('ok')).listen(8080);
+             const c = require('net').connect({ port: 9001, host: '${f.client.address}', allowHalfOpen: true });
+             c.on('end', () => console.log('peer ended'));
+             c.on('error', (e) => console.log('connection error ' + e.message));`,
+          ],
+        },
+      ],
+    });
+    const id = pod.containers.get('app')!;
+    await waitForLog(pod, 'app', (l) => l.some((x) => x.text.includes('peer ended')));
+    const down = await waitForPhase(id, 'scaled-down', 60_000);
+    assert.equal(down.failedCheckpoints, 0, 'no dump refused the half-closed socket');
+    assert.deepEqual(appPidsInContainer(id), [], 'the app sleeps');
+    assert.equal((await httpGetFrom(f.client, pod.ip, 8080)).status, 200, 'a request wakes it');
+    assert.equal((await scaledStatus(id))?.freshStarts ?? 0, 0, 'from its image');
+    await f.remove(pod);
+  } finally {
+    for (const s of ended) s.destroy(); // half-open: the app never ended its side
+    server.close();
+  }
+});

@@ -66,7 +66,10 @@ export async function checkpointIdle(
     dump.freezerDir = tools.freezerDirOf(c.init.pid);
     const pids = tools.processesIn(dump.freezerDir, c.init.pid);
     await closeIdleClients(ctx, pids, appPorts);
-    const held = (await tools.openConnections(pids).catch(() => [])).filter((x) => x.state === '01');
+    // Every connected socket, not only ESTABLISHED ones: CRIU refuses to dump plain a socket its
+    // peer has closed (CLOSE_WAIT) too, and the app would never sleep until it closed it. State 07
+    // (CLOSE: never connected, or done) dumps plainly.
+    const held = (await tools.openConnections(pids).catch(() => [])).filter((x) => x.state !== '07');
     if (held.length === 0) {
       await c.runc.pause(c.id, { signal });
       dump.frozen = true;
@@ -112,7 +115,7 @@ async function closeIdleClients(ctx: ScaleContext, pids: readonly number[], appP
 
 /**
  * The dump; returns whether the process was left running. Connections the app holds open (to a
- * database, from a keep-alive client) are dumped with their TCP state and held while it sleeps:
+ * database, a broker; clients' idle ones were reset before) are dumped with their TCP state and held while it sleeps:
  * their packets are dropped (no reset from our kernel) until the restore puts the sockets back. If
  * CRIU cannot dump them, they are dumped closed instead (the app sees them closed after the wake).
  */
