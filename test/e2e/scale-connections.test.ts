@@ -18,33 +18,40 @@ const f = new ScaleFixture();
 before(() => f.setUp());
 after(() => f.tearDown());
 
+/** A Node.js app with an HTTP port to wake it by (8080) and `client`, a script run beside it. */
+function nodeApp(name: string, client: string) {
+  return f.runPod({
+    name,
+    handler: 'zeropod',
+    annotations: scaleAnnotations('1s'),
+    containers: [
+      {
+        name: 'app',
+        image: IMAGES.nodeApp,
+        seccomp: 'runtime/default',
+        command: [
+          'node',
+          '-e',
+          `require('http').createServer((q, r) => r.end('ok')).listen(8080);\n${client}`,
+        ],
+      },
+    ],
+  });
+}
+
 test('an outbound connection survives sleep and wake; data sent during the sleep is delivered', async () => {
   // The "database": a server on the client host that the app connects to and that talks later.
   const server = await listenInNetns(f.client.netnsPath, { host: f.client.address, port: 9000 });
   const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
   try {
-    const pod = await f.runPod({
-      name: 'scale-outbound',
-      handler: 'zeropod',
-      annotations: scaleAnnotations('1s'),
-      containers: [
-        {
-          name: 'app',
-          image: IMAGES.nodeApp,
-          seccomp: 'runtime/default',
-          // An HTTP port to wake it by, and an outbound connection whose data it prints.
-          command: [
-            'node',
-            '-e',
-            `require('http').createServer((q, r) => r.end('ok')).listen(8080);
-             const c = require('net').connect(9000, '${f.client.address}');
-             c.on('data', (d) => process.stdout.write(d));
-             c.on('close', () => console.log('connection closed'));
-             c.on('error', (e) => console.log('connection error ' + e.message));`,
-          ],
-        },
-      ],
-    });
+    // An outbound connection whose data it prints.
+    const pod = await nodeApp(
+      'scale-outbound',
+      `const c = require('net').connect(9000, '${f.client.address}');
+       c.on('data', (d) => process.stdout.write(d));
+       c.on('close', () => console.log('connection closed'));
+       c.on('error', (e) => console.log('connection error ' + e.message));`,
+    );
     const id = pod.containers.get('app')!;
     const peer = await accepted;
     let peerError: Error | undefined;
@@ -111,26 +118,12 @@ test('a connection its peer has closed (CLOSE_WAIT) does not keep the app from s
   const ended: net.Socket[] = [];
   server.on('connection', (s: net.Socket) => ended.push(s.end()));
   try {
-    const pod = await f.runPod({
-      name: 'scale-close-wait',
-      handler: 'zeropod',
-      annotations: scaleAnnotations('1s'),
-      containers: [
-        {
-          name: 'app',
-          image: IMAGES.nodeApp,
-          seccomp: 'runtime/default',
-          command: [
-            'node',
-            '-e',
-            `require('http').createServer((q, r) => r.end('ok')).listen(8080);
-             const c = require('net').connect({ port: 9001, host: '${f.client.address}', allowHalfOpen: true });
-             c.on('end', () => console.log('peer ended'));
-             c.on('error', (e) => console.log('connection error ' + e.message));`,
-          ],
-        },
-      ],
-    });
+    const pod = await nodeApp(
+      'scale-close-wait',
+      `const c = require('net').connect({ port: 9001, host: '${f.client.address}', allowHalfOpen: true });
+       c.on('end', () => console.log('peer ended'));
+       c.on('error', (e) => console.log('connection error ' + e.message));`,
+    );
     const id = pod.containers.get('app')!;
     await waitForLog(pod, 'app', (l) => l.some((x) => x.text.includes('peer ended')));
     const down = await waitForPhase(id, 'scaled-down', 60_000);
