@@ -65,11 +65,10 @@ export async function checkpointIdle(
     dump.marks.prepared = tools.now();
     dump.freezerDir = tools.freezerDirOf(c.init.pid);
     const pids = tools.processesIn(dump.freezerDir, c.init.pid);
-    await closeIdleClients(ctx, pids, appPorts);
     // Every connected socket, not only ESTABLISHED ones: CRIU refuses to dump plain a socket its
     // peer has closed (CLOSE_WAIT) too, and the app would never sleep until it closed it. State 07
     // (CLOSE: never connected, or done) dumps plainly.
-    const held = (await tools.openConnections(pids).catch(() => [])).filter((x) => x.state !== '07');
+    const held = (await closeIdleClients(ctx, pids, appPorts)).filter((x) => x.state !== '07');
     if (held.length === 0) {
       await c.runc.pause(c.id, { signal });
       dump.frozen = true;
@@ -97,19 +96,27 @@ export async function checkpointIdle(
  * would hang. Reset, the client drops it from its pool and its next request opens a connection,
  * which the activator holds and wakes the app for. The app's own outbound connections are held.
  * Idle means no traffic since the redirect went on: a request in flight would have kept it awake.
+ * Returns the app's connections still open (read once more only if some were reset).
  */
-async function closeIdleClients(ctx: ScaleContext, pids: readonly number[], appPorts: readonly number[]) {
+async function closeIdleClients(
+  ctx: ScaleContext,
+  pids: readonly number[],
+  appPorts: readonly number[],
+): Promise<TcpConnection[]> {
   const { tools } = ctx;
   const open = await tools.openConnections(pids).catch(() => []);
   const inbound = open.filter((x) => x.state === '01' && appPorts.includes(x.localPort));
-  if (inbound.length === 0) return;
+  if (inbound.length === 0) return open;
   try {
     const closed = await tools.closeInbound(ctx.deps.netnsPath, appPorts);
     ctx.log.info('idle client connections reset before the checkpoint', { found: inbound.length, closed });
+    // What is left (the app's own connections; anything the reset could not close), read again.
+    return await tools.openConnections(pids).catch(() => []);
   } catch (err) {
     ctx.warnOnce(
       `idle client connections are held, not reset (their next request waits for another wake): ${describeError(err)}`,
     );
+    return open;
   }
 }
 
